@@ -1,0 +1,40 @@
+# SER: the README's two commands are `make run` and `make test`.
+# Both install missing Debian packages first (apt-get when root, otherwise they print the command).
+
+SWIFT      ?= swift
+APT_PKGS   := libopenblas-dev libsndfile1-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
+RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -Ounchecked
+SER        := .build/release/ser
+MODEL      ?= models/default.safetensors
+FILE       ?=
+
+.PHONY: run test build deps demo clean bench-features
+
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build $(RELEASE) --product ser
+
+run: build
+	@./scripts/run-demo.sh "$(SER)" "$(MODEL)" "$(FILE)"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench-features: build
+	./benchmarks/features_vs_librosa.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// SER: speech emotion recognition (STA-CNN) in Swift. GPL-3.0-or-later.
+//
+// The targets follow the chain of the paper, data flowing one way:
+//   Core -> Audio -> Features -> Network -> Model -> Corpora -> Experiments -> Recognizer -> Service -> CLI
+import PackageDescription
+
+let package = Package(
+    name: "SER",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ser", targets: ["CLI"]),
+        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Native libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
+                       providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+
+        // The chain.
+        .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
+        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
+        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features"),
+        .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
+        .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
+        .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CLI"),
+
+        .testTarget(name: "CoreTests", dependencies: ["SERCore"], path: "Tests/CoreTests"),
+    ]
+)

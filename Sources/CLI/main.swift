@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `ser`: speech emotion recognition from the command line.
+@main
+struct SER: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ser",
+        abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
+        subcommands: [])
+}

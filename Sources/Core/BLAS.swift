@@ -1,0 +1,36 @@
+import COpenBLAS
+
+/// Matrix products through OpenBLAS `cblas_sgemm`. Every matrix product in the project goes here.
+public enum BLAS {
+    /// `C = alpha * op(A) * op(B) + beta * C`, row-major.
+    ///
+    /// - Parameters:
+    ///   - transA/transB: use the transpose of A/B.
+    ///   - m, n, k: `op(A)` is (m, k), `op(B)` is (k, n), C is (m, n).
+    ///   - lda, ldb, ldc: row strides (elements) of the stored A, B, C.
+    @inlinable
+    public static func gemm(transA: Bool = false, transB: Bool = false,
+                            m: Int, n: Int, k: Int,
+                            alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0,
+                            c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor,
+                    transA ? CblasTrans : CblasNoTrans,
+                    transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Sets the number of threads OpenBLAS uses (1 for reproducible single-thread benchmarks).
+    public static func setThreads(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
+}

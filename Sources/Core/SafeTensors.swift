@@ -1,0 +1,199 @@
+import Foundation
+
+/// Errors reading or writing a safetensors file.
+public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be read or written.
+    case io(path: String, reason: String)
+    /// The bytes are not a valid safetensors file.
+    case malformed(path: String, reason: String)
+    /// A tensor has a dtype this project does not read.
+    case unsupportedDType(path: String, tensor: String, dtype: String)
+    /// A requested tensor is not in the file.
+    case missingTensor(path: String, name: String)
+
+    public var description: String {
+        switch self {
+        case let .io(path, reason): return "\(path): \(reason)"
+        case let .malformed(path, reason): return "\(path): not a valid safetensors file: \(reason)"
+        case let .unsupportedDType(path, tensor, dtype): return "\(path): tensor '\(tensor)' has unsupported dtype \(dtype)"
+        case let .missingTensor(path, name): return "\(path): no tensor named '\(name)'"
+        }
+    }
+}
+
+/// A safetensors file: named tensors plus string metadata.
+///
+/// Format: 8-byte little-endian header length, a JSON header mapping each tensor name to
+/// `{"dtype", "shape", "data_offsets"}` (plus an optional `__metadata__` string map), then the
+/// raw little-endian data. PyTorch's `safetensors.torch.load_file` reads what this writes.
+///
+/// ```swift
+/// var file = SafeTensorsFile(metadata: ["sr": "22050"])
+/// file["mfcc"] = Tensor(shape: [20, 100])
+/// try file.write(to: URL(fileURLWithPath: "x.safetensors"))
+/// let back = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: "x.safetensors"))
+/// ```
+public struct SafeTensorsFile: Sendable {
+    /// Tensors by name. Written in sorted name order.
+    public var tensors: [String: Tensor]
+    /// Free-form string metadata (`__metadata__`).
+    public var metadata: [String: String]
+
+    /// An empty file with the given metadata.
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// Tensor by name.
+    public subscript(name: String) -> Tensor? {
+        get { tensors[name] }
+        set { tensors[name] = newValue }
+    }
+
+    /// The tensor called `name`, or a `missingTensor` error naming `path`.
+    public func tensor(_ name: String, path: String = "") throws -> Tensor {
+        guard let t = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        return t
+    }
+
+    /// Reads a file. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors are read and converted to Float.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SafeTensorsError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
+        }
+        try self.init(data: data, path: url.path)
+    }
+
+    /// Parses bytes already in memory; `path` is used in error messages.
+    public init(data: Data, path: String = "<memory>") throws {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than the 8-byte header length") }
+        var headerLen: UInt64 = 0
+        for i in 0..<8 { headerLen |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLen <= UInt64(bytes.count - 8), headerLen < 100_000_000 else {
+            throw SafeTensorsError.malformed(path: path, reason: "header length \(headerLen) exceeds file size \(bytes.count)")
+        }
+        let headerEnd = 8 + Int(headerLen)
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
+            throw SafeTensorsError.malformed(path: path, reason: "header is not JSON")
+        }
+        guard let header = json as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object") }
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        let body = bytes.count - headerEnd
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object") }
+                for (k, v) in m { metadata[k] = (v as? String) ?? "\(v)" }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offs = info["data_offsets"] as? [Any], offs.count == 2
+            else { throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
+            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
+            let o = offs.compactMap { ($0 as? NSNumber)?.intValue }
+            guard shape.count == shapeAny.count, o.count == 2, shape.allSatisfy({ $0 >= 0 }), o[0] >= 0, o[0] <= o[1], o[1] <= body else {
+                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has invalid shape or offsets")
+            }
+            let n = shape.reduce(1, *)
+            let width: Int
+            switch dtype {
+            case "F64", "I64": width = 8
+            case "F32", "I32": width = 4
+            case "F16", "BF16", "I16": width = 2
+            case "I8", "U8", "BOOL": width = 1
+            default: throw SafeTensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype)
+            }
+            guard o[1] - o[0] == n * width else {
+                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has \(o[1] - o[0]) bytes for \(n) elements of \(dtype)")
+            }
+            let start = headerEnd + o[0]
+            var values = [Float](repeating: 0, count: n)
+            bytes.withUnsafeBufferPointer { buf in
+                let base = UnsafeRawPointer(buf.baseAddress!) + start
+                for i in 0..<n {
+                    let p = base + i * width
+                    switch dtype {
+                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+                    case "F64": values[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
+                    case "F16":
+                        #if arch(x86_64) || arch(arm64)
+                        values[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
+                        #endif
+                    case "BF16": values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
+                    case "I64": values[i] = Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
+                    case "I32": values[i] = Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
+                    case "I16": values[i] = Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
+                    case "I8": values[i] = Float(p.load(as: Int8.self))
+                    default: values[i] = Float(p.load(as: UInt8.self))
+                    }
+                }
+            }
+            tensors[name] = Tensor(shape: shape, data: values)
+        }
+        self.init(tensors: tensors, metadata: metadata)
+    }
+
+    /// Serialises to bytes (all tensors as F32, names sorted, header padded to 8 bytes).
+    public func serialized() -> Data {
+        var header = "{"
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let m = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            parts.append("\"__metadata__\":{\(m)}")
+        }
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let t = tensors[name]!
+            let bytes = t.count * 4
+            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            offset += bytes
+        }
+        header += parts.joined(separator: ",") + "}"
+        var headerBytes = Array(header.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        var out = Data(capacity: 8 + headerBytes.count + offset)
+        var len = UInt64(headerBytes.count).littleEndian
+        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
+        out.append(contentsOf: headerBytes)
+        for name in names {
+            tensors[name]!.data.withUnsafeBufferPointer { buf in
+                guard buf.count > 0 else { return }
+                #if _endian(little)
+                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: buf.count * 4))
+                #else
+                for v in buf { var le = v.bitPattern.littleEndian; withUnsafeBytes(of: &le) { out.append(contentsOf: $0) } }
+                #endif
+            }
+        }
+        return out
+    }
+
+    /// Writes the file atomically (a temporary file renamed into place), so a crash never leaves half a file.
+    public func write(to url: URL) throws {
+        do { try serialized().write(to: url, options: .atomic) } catch {
+            throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(error.localizedDescription))")
+        }
+    }
+}
+
+/// JSON string literal with escapes.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,3 @@
+// Corpus loaders. Placeholder until the corpora module lands.
+/// Namespace for corpora.
+public enum Corpora {}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// One block of the paper's fused feature matrix (eq. 1: x_f = x_s + x_c + x_m + x_z).
+public enum FeatureBlock: String, Codable, Sendable, CaseIterable {
+    /// Spectrogram in dB (mel or linear, see `FeatureConfig.spectrogram`).
+    case spectrogram
+    /// Chromagram (chroma_stft, 12 pitch classes).
+    case chroma
+    /// MFCC (`nMFCC` coefficients).
+    case mfcc
+    /// Zero-crossing rate (1 channel).
+    case zcr
+}
+
+/// Which frequency axis the spectrogram block uses.
+public enum SpectrogramKind: String, Codable, Sendable {
+    /// Mel power spectrogram in dB, `nMels` channels (default: compact and what most SER work uses).
+    case mel
+    /// Linear-frequency STFT power in dB, `nFFT/2 + 1` channels.
+    case linear
+}
+
+/// Settings of the FF layer. Defaults are librosa 0.11's.
+///
+/// Saved with every model so that prediction computes exactly the features training saw.
+public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
+    /// Sample rate the audio is resampled to (librosa's default 22050 Hz).
+    public var sampleRate: Int = 22050
+    /// FFT size and window length.
+    public var nFFT: Int = 2048
+    /// Hop between frames, in samples.
+    public var hopLength: Int = 512
+    /// Number of mel bands (for the mel spectrogram and for MFCC).
+    public var nMels: Int = 128
+    /// Number of MFCC coefficients.
+    public var nMFCC: Int = 40
+    /// Lowest mel filter frequency, Hz.
+    public var fmin: Float = 0
+    /// Highest mel filter frequency, Hz (`nil`: sampleRate / 2).
+    public var fmax: Float? = nil
+    /// Number of chroma bins.
+    public var nChroma: Int = 12
+    /// Frequency axis of the spectrogram block.
+    public var spectrogram: SpectrogramKind = .mel
+    /// Dynamic range kept by the dB conversions (librosa's top_db).
+    public var topDB: Float = 80
+    /// Blocks stacked into the fused matrix, in this order.
+    public var blocks: [FeatureBlock] = [.spectrogram, .chroma, .mfcc, .zcr]
+
+    /// The defaults.
+    public init() {}
+
+    /// Channels contributed by one block.
+    public func channels(of block: FeatureBlock) -> Int {
+        switch block {
+        case .spectrogram: return spectrogram == .mel ? nMels : nFFT / 2 + 1
+        case .chroma: return nChroma
+        case .mfcc: return nMFCC
+        case .zcr: return 1
+        }
+    }
+
+    /// Rows of the fused matrix.
+    public var channels: Int { blocks.reduce(0) { $0 + channels(of: $1) } }
+
+    /// Frames librosa produces for `n` samples with `center=True`: `1 + n / hop`.
+    public func frameCount(samples n: Int) -> Int { 1 + n / hopLength }
+
+    /// JSON text of this configuration (stable key order), for file metadata and cache keys.
+    public func jsonString() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

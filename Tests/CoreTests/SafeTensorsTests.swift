@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+@testable import SERCore
+
+final class SafeTensorsTests: XCTestCase {
+    func testRoundTrip() throws {
+        var f = SafeTensorsFile(metadata: ["sr": "22050", "note": "quote \" and \\ backslash"])
+        f["a.weight"] = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, -6.5])
+        f["b"] = Tensor(shape: [0])
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try f.write(to: url)
+        let g = try SafeTensorsFile(contentsOf: url)
+        XCTAssertEqual(g["a.weight"], f["a.weight"])
+        XCTAssertEqual(g["b"]?.shape, [0])
+        XCTAssertEqual(g.metadata, f.metadata)
+    }
+
+    func testRejectsDamagedFiles() {
+        XCTAssertThrowsError(try SafeTensorsFile(data: Data([1, 2, 3]), path: "x")) { e in
+            guard case SafeTensorsError.malformed(let p, _) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(p, "x")
+        }
+        var f = SafeTensorsFile()
+        f["w"] = Tensor(shape: [4], data: [1, 2, 3, 4])
+        let bytes = f.serialized()
+        XCTAssertThrowsError(try SafeTensorsFile(data: bytes.prefix(bytes.count - 3), path: "cut"))
+        var garbage = Data(count: 8); garbage[0] = 4
+        garbage.append(Data("{{{{".utf8))
+        XCTAssertThrowsError(try SafeTensorsFile(data: garbage, path: "g"))
+    }
+
+    func testGemmMatchesNaiveProduct() {
+        let a: [Float] = [1, 2, 3, 4, 5, 6]        // (2, 3)
+        let b: [Float] = [1, 0, -1, 2, 0.5, 1]     // (3, 2)
+        var c = [Float](repeating: 0, count: 4)    // (2, 2)
+        BLAS.gemm(m: 2, n: 2, k: 3, a: a, lda: 3, b: b, ldb: 2, c: &c, ldc: 2)
+        let expected: [Float] = [0.5, 7, 2, 16]  // rows of A times columns of B
+        XCTAssertEqual(c, expected)
+        var ct = [Float](repeating: 0, count: 9)   // A^T A: (3, 3)
+        BLAS.gemm(transA: true, m: 3, n: 3, k: 2, a: a, lda: 3, b: a, ldb: 3, c: &ct, ldc: 3)
+        XCTAssertEqual(ct[0], 1 * 1 + 4 * 4)
+        XCTAssertEqual(ct[5], 2 * 3 + 5 * 6)
+    }
+
+    func testSeededRandomIsRepeatable() {
+        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42)
+        for _ in 0..<10 { XCTAssertEqual(a.next(), b.next()) }
+        var g = SeededRandom(seed: 1)
+        let xs = (0..<20000).map { _ in g.nextNormal() }
+        let mean = xs.reduce(0, +) / Float(xs.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.03)
+    }
+}
