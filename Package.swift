@@ -43,6 +43,8 @@ let package = Package(
             ],
             path: "Sources/CLI"),
 
+        // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
+        .target(name: "SERTestSupport", path: "Tests/Support"),
         .testTarget(name: "CoreTests", dependencies: ["SERCore"], path: "Tests/CoreTests"),
     ]
 )
