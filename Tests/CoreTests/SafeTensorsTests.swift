@@ -52,3 +52,26 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(mean, 0, accuracy: 0.03)
     }
 }
+
+final class ContentHashTests: XCTestCase {
+    func testHashDependsOnContentOnly() throws {
+        var h1 = ContentHash(); h1.update(Data([1, 2, 3]))
+        var h2 = ContentHash(); h2.update(Data([1, 2])); h2.update(Data([3]))
+        var h3 = ContentHash(); h3.update(Data([1, 2, 4]))
+        XCTAssertEqual(h1.hex, h2.hex)
+        XCTAssertNotEqual(h1.hex, h3.hex)
+        XCTAssertEqual(h1.hex.count, 32)
+        let dir = try SharedDataFree.tmp()
+        let f = dir.appendingPathComponent("x.bin")
+        try Data([1, 2, 3]).write(to: f)
+        XCTAssertEqual(try ContentHash.ofFile(f), h1.hex)
+    }
+}
+
+enum SharedDataFree {
+    static func tmp() throws -> URL {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("hash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        return u
+    }
+}
