@@ -45,6 +45,6 @@ let package = Package(
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
-        .testTarget(name: "CoreTests", dependencies: ["SERCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "CoreTests", dependencies: ["SERCore", "SERTestSupport"], path: "Tests/CoreTests"),
     ]
 )

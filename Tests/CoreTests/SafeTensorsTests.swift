@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SERCore
+import SERTestSupport
 
 final class SafeTensorsTests: XCTestCase {
     func testRoundTrip() throws {
@@ -61,17 +62,9 @@ final class ContentHashTests: XCTestCase {
         XCTAssertEqual(h1.hex, h2.hex)
         XCTAssertNotEqual(h1.hex, h3.hex)
         XCTAssertEqual(h1.hex.count, 32)
-        let dir = try SharedDataFree.tmp()
+        let dir = try SharedData.temporaryDirectory()
         let f = dir.appendingPathComponent("x.bin")
         try Data([1, 2, 3]).write(to: f)
         XCTAssertEqual(try ContentHash.ofFile(f), h1.hex)
-    }
-}
-
-enum SharedDataFree {
-    static func tmp() throws -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("hash-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
-        return u
     }
 }
