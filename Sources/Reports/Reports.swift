@@ -1,0 +1,2 @@
+/// Namespace for reports.
+public enum Reports {}
