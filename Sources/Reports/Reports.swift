@@ -1,2 +1,0 @@
-/// Namespace for reports.
-public enum Reports {}
