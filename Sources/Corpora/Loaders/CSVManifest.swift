@@ -4,7 +4,10 @@ import Foundation
 /// CRLF or LF line ends, a UTF-8 byte-order mark.
 public enum CSV {
     /// Parse errors.
-    public enum ParseError: Error, Equatable { case unterminatedQuote(line: Int) }
+    public enum ParseError: Error, Equatable {
+        /// A quoted field opened on `line` never closes.
+        case unterminatedQuote(line: Int)
+    }
 
     /// The rows of `text` (empty lines skipped).
     public static func parse(_ text: String) throws -> [[String]] {
