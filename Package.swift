@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
+        // Evaluation metrics, Markdown/JSON reports and SVG plots.
+        .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -46,5 +48,9 @@ let package = Package(
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
         .testTarget(name: "CoreTests", dependencies: ["SERCore", "SERTestSupport"], path: "Tests/CoreTests"),
+        .testTarget(name: "CorporaTests", dependencies: ["SERCorpora", "SERCore", "SERTestSupport"],
+                    path: "Tests/CorporaTests"),
+        .testTarget(name: "ReportsTests", dependencies: ["SERReports", "SERTestSupport"],
+                    path: "Tests/ReportsTests"),
     ]
 )

@@ -1,3 +1,0 @@
-// Corpus loaders. Placeholder until the corpora module lands.
-/// Namespace for corpora.
-public enum Corpora {}

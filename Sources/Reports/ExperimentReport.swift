@@ -1,0 +1,220 @@
+import Foundation
+
+/// The result of one fold (or one seed) of an experiment.
+public struct FoldResult: Codable, Sendable, Equatable {
+    /// Fold name (e.g. `fold-3`, `seed-7`).
+    public var name: String
+    /// Test-set metrics.
+    public var metrics: ClassificationMetrics
+    /// The training history, when recorded.
+    public var history: TrainingHistory?
+    /// Training set size.
+    public var trainCount: Int?
+    /// Validation set size.
+    public var validationCount: Int?
+
+    /// Creates a fold result.
+    public init(name: String, metrics: ClassificationMetrics, history: TrainingHistory? = nil,
+                trainCount: Int? = nil, validationCount: Int? = nil) {
+        self.name = name; self.metrics = metrics; self.history = history
+        self.trainCount = trainCount; self.validationCount = validationCount
+    }
+}
+
+/// Everything about one experiment (one corpus, one protocol): settings, per-fold results, their
+/// aggregate and a comparison with published numbers. Encodes to JSON with every number, renders
+/// to Markdown, and writes its figures as SVG.
+public struct ExperimentReport: Codable, Sendable, Equatable {
+    /// Report title.
+    public var title: String
+    /// Corpus name.
+    public var corpus: String
+    /// Protocol name (e.g. `speaker-kfold`).
+    public var protocolName: String
+    /// Settings worth recording (seed, epochs, learning rate, feature configuration, commit…).
+    public var settings: [String: String]
+    /// Per-fold (or per-seed) results.
+    public var folds: [FoldResult]
+    /// Mean ± standard deviation over folds, and pooled metrics.
+    public var aggregate: AggregateMetrics
+    /// Rows for the comparison table and bar chart (ours and published).
+    public var comparison: [ComparisonRow]
+    /// Free-form remarks.
+    public var notes: [String]
+
+    /// Builds a report; the aggregate is computed from `folds`.
+    public init(title: String, corpus: String, protocolName: String, settings: [String: String] = [:],
+                folds: [FoldResult], comparison: [ComparisonRow] = [], notes: [String] = []) throws {
+        self.title = title; self.corpus = corpus; self.protocolName = protocolName; self.settings = settings
+        self.folds = folds; self.comparison = comparison; self.notes = notes
+        aggregate = try AggregateMetrics(folds.map(\.metrics))
+    }
+
+    /// Our mean accuracy as a comparison row, followed by the paper's Table VIII rows for this corpus.
+    public func comparisonWithPaper(model: String = "STA-CNN (this implementation)") -> [ComparisonRow] {
+        var rows = PaperResults.rows(for: corpus)
+        if let a = aggregate.accuracy {
+            rows.append(ComparisonRow(dataset: rows.first?.dataset ?? corpus, model: model, accuracy: a.mean * 100,
+                                      std: a.n > 1 ? a.std * 100 : nil, source: "this run (\(protocolName))",
+                                      isOurs: true))
+        }
+        return rows
+    }
+
+    // MARK: JSON
+
+    /// Pretty, key-sorted JSON of the whole report.
+    public func jsonData() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try enc.encode(self)
+    }
+
+    /// Reads a report written by ``write(to:baseName:)``.
+    public static func read(from url: URL) throws -> ExperimentReport {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ReportError.io(url.path, "cannot read")
+        }
+        do { return try JSONDecoder().decode(ExperimentReport.self, from: data) } catch {
+            throw ReportError.io(url.path, "not a report: \(error)")
+        }
+    }
+
+    // MARK: Markdown
+
+    private static func pct(_ v: Double?, _ decimals: Int = 2) -> String {
+        v.map { String(format: "%.\(decimals)f", $0 * 100) } ?? "–"
+    }
+    private static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+
+    /// The report as Markdown: settings, summary (mean ± SD), per-fold table, per-class table,
+    /// pooled confusion matrix, comparison, figures and metric definitions. `figures` maps a
+    /// caption to a relative image path.
+    public func markdown(figures: [(caption: String, path: String)] = []) -> String {
+        var s = "# \(title)\n\n"
+        s += "| Setting | Value |\n|---|---|\n"
+        s += "| Corpus | \(Self.cell(corpus)) |\n| Protocol | \(Self.cell(protocolName)) |\n"
+        s += "| Runs (folds or seeds) | \(folds.count) |\n| Test utterances (all runs) | \(aggregate.pooled.count) |\n"
+        for (k, v) in settings.sorted(by: { $0.key < $1.key }) { s += "| \(Self.cell(k)) | \(Self.cell(v)) |\n" }
+
+        s += "\n## Summary\n\n"
+        s += "Mean ± sample standard deviation over \(folds.count) run(s), in %.\n\n"
+        s += "| Metric | Mean ± SD | Min | Max | Pooled |\n|---|---:|---:|---:|---:|\n"
+        let agg = aggregate, pooled = aggregate.pooled
+        for (name, m, p) in [("Weighted accuracy (WA)", agg.accuracy, pooled.accuracy),
+                             ("Unweighted accuracy (UA)", agg.unweightedAccuracy, pooled.unweightedAccuracy),
+                             ("Macro-F1", agg.macroF1, pooled.macroF1),
+                             ("Weighted F1", agg.weightedF1, pooled.weightedF1)] {
+            s += "| \(name) | \(m?.percent() ?? "–") | \(Self.pct(m?.min)) | \(Self.pct(m?.max)) | \(Self.pct(p)) |\n"
+        }
+
+        s += "\n## Per run\n\n| Run | Train | Validation | Test | WA | UA | Macro-F1 | Kept epoch |\n"
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        for f in folds {
+            let m = f.metrics
+            s += "| \(Self.cell(f.name)) | \(f.trainCount.map(String.init) ?? "–") | "
+            s += "\(f.validationCount.map(String.init) ?? "–") | \(m.count) | \(Self.pct(m.accuracy)) | "
+            s += "\(Self.pct(m.unweightedAccuracy)) | \(Self.pct(m.macroF1)) | "
+            s += "\(f.history?.bestEpoch.map(String.init) ?? "–") |\n"
+        }
+
+        s += "\n## Per class\n\nMean ± SD over runs (%); support summed over runs.\n\n"
+        s += "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|\n"
+        for c in agg.perClass {
+            s += "| \(Self.cell(c.label)) | \(c.precision?.percent() ?? "–") | \(c.recall?.percent() ?? "–") | "
+            s += "\(c.f1?.percent() ?? "–") | \(c.support) |\n"
+        }
+
+        let cm = pooled.confusion
+        s += "\n## Confusion matrix\n\nPooled over runs; rows are true classes, columns predictions; "
+        s += "the last column is the row's recall.\n\n"
+        s += "| true \\ predicted | " + cm.labels.map(Self.cell).joined(separator: " | ") + " | Recall |\n"
+        s += "|---|" + String(repeating: "---:|", count: cm.labels.count + 1) + "\n"
+        for (i, row) in cm.counts.enumerated() {
+            let cells = row.enumerated().map { j, v in j == i ? "**\(v)**" : "\(v)" }
+            s += "| \(Self.cell(cm.labels[i])) | " + cells.joined(separator: " | ")
+            s += " | \(Self.pct(pooled.perClass[i].recall, 1)) |\n"
+        }
+
+        if !comparison.isEmpty {
+            s += "\n## Comparison\n\n| Dataset | Model | Accuracy (%) | Source |\n|---|---|---:|---|\n"
+            for r in comparison {
+                let acc = String(format: "%.2f", r.accuracy) + (r.std.map { String(format: " ± %.2f", $0) } ?? "")
+                let model = r.isOurs ? "**\(Self.cell(r.model))**" : Self.cell(r.model)
+                s += "| \(Self.cell(r.dataset)) | \(model) | \(r.isOurs ? "**\(acc)**" : acc) | \(Self.cell(r.source)) |\n"
+            }
+        }
+        if !figures.isEmpty {
+            s += "\n## Figures\n\n"
+            for f in figures { s += "![\(f.caption)](\(f.path))\n\n*\(f.caption)*\n\n" }
+        }
+        if !notes.isEmpty { s += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined() }
+        s += """
+
+            ## Definitions
+
+            WA (weighted accuracy) is plain accuracy. UA (unweighted accuracy) is the mean of per-class \
+            recalls over classes present in the test set. Macro-F1 is the mean F1 over classes present in \
+            the test set or the predictions; weighted F1 weights each class's F1 by its support. \
+            "Pooled" values come from the confusion matrix summed over runs.
+
+            """
+        return s
+    }
+
+    // MARK: Files
+
+    /// Writes `<baseName>.md`, `<baseName>.json`, `confusion-matrix.svg`, `learning-curve-<run>.svg`
+    /// for each run with a history, and `comparison.svg` when there are comparison rows, into
+    /// `directory` (created if needed). Returns the files written.
+    @discardableResult
+    public func write(to directory: URL, baseName: String = "report") throws -> [URL] {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch { throw ReportError.io(directory.path, "cannot create folder: \(error)") }
+        var written: [URL] = []
+        var figures: [(caption: String, path: String)] = []
+        func put(_ name: String, _ text: String) throws {
+            let u = directory.appendingPathComponent(name)
+            do { try Data(text.utf8).write(to: u, options: .atomic) } catch {
+                throw ReportError.io(u.path, "cannot write: \(error)")
+            }
+            written.append(u)
+        }
+        let pooled = aggregate.pooled
+        let sub = "\(corpus) · \(protocolName) · \(folds.count) run(s) pooled · n = \(pooled.count) · "
+            + "WA \(Self.pct(pooled.accuracy, 1)) % · UA \(Self.pct(pooled.unweightedAccuracy, 1)) %"
+        try put("confusion-matrix.svg", ConfusionMatrixPlot.svg(pooled.confusion, title: "Confusion matrix — \(corpus)", subtitle: sub))
+        figures.append(("Confusion matrix, pooled over runs (colour: share of the true class)", "confusion-matrix.svg"))
+        for f in folds {
+            guard let h = f.history, !h.epochs.isEmpty else { continue }
+            let safe = String(f.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+            let name = "learning-curve-\(safe).svg"
+            try put(name, LearningCurvePlot.svg(h, title: "Learning curves — \(corpus), \(f.name)"))
+            figures.append(("Learning curves, \(f.name)", name))
+        }
+        if !comparison.isEmpty {
+            try put("comparison.svg", ComparisonBarChart.svg(comparison, title: "Accuracy compared with published results",
+                                                             subtitle: "Published numbers from the STA-CNN paper, Table VIII"))
+            figures.append(("Accuracy compared with the paper's Table VIII", "comparison.svg"))
+        }
+        do {
+            let u = directory.appendingPathComponent("\(baseName).json")
+            try jsonData().write(to: u, options: .atomic); written.append(u)
+        } catch let e as ReportError { throw e } catch {
+            throw ReportError.io(directory.appendingPathComponent("\(baseName).json").path, "cannot write: \(error)")
+        }
+        try put("\(baseName).md", markdown(figures: figures))
+        return written
+    }
+}
+
+/// Errors writing or reading reports.
+public enum ReportError: Error, Equatable, CustomStringConvertible {
+    /// A file could not be read or written.
+    case io(String, String)
+    /// Path and reason.
+    public var description: String {
+        switch self { case .io(let p, let why): return "\(p): \(why)" }
+    }
+}
