@@ -10,6 +10,10 @@ import Foundation
 /// NaN/Inf, mixed to mono and resampled by one streaming ``Resampler``, so ``stream(contentsOf:options:_:)``
 /// never holds more than a block of the file. ``load(contentsOf:options:)`` collects the stream.
 ///
+/// Each call owns its libsndfile handle and soxr converter, so calls may run concurrently on
+/// different files (libsndfile's global error slot, read only when opening fails, is the one
+/// shared state: under a race a failure could be described with another file's reason).
+///
 /// ```swift
 /// let clip = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: "a.flac"))   // 22050 Hz mono
 /// let info = try AudioDecoder.stream(contentsOf: url, options: .init(sampleRate: 16000)) { block in
@@ -36,6 +40,15 @@ public enum AudioDecoder {
     public static func load(data: Data, name: String = "<memory>", options: AudioOptions = .init()) throws -> AudioClip {
         try collect(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
                     options: options)
+    }
+
+    /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
+    public static func loadStandardInput(options: AudioOptions = .init()) throws -> AudioClip {
+        let data: Data
+        do { data = try FileHandle.standardInput.readToEnd() ?? Data() } catch {
+            throw AudioError.io(path: "<stdin>", reason: "cannot read standard input (\(error.localizedDescription))")
+        }
+        return try load(data: data, name: "<stdin>", options: options)
     }
 
     /// Decodes a file block by block, calling `body` with consecutive mono samples at the output

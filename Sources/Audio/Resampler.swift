@@ -64,12 +64,11 @@ public final class Resampler {
         if from == to, from > 0 { return x }
         let r = try Resampler(from: from, to: to)
         var out: [Float] = []
-        out.reserveCapacity(outputLength(inputFrames: x.count, from: from, to: to))
-        var block: [Float] = []
-        try x.withUnsafeBufferPointer { try r.process($0, into: &block) }
-        out.append(contentsOf: block)
-        try r.finish(into: &block)
-        out.append(contentsOf: block)
+        out.reserveCapacity(outputLength(inputFrames: x.count, from: from, to: to) + 1024)
+        try x.withUnsafeBufferPointer { try r.process($0, into: &out) }
+        var tail: [Float] = []
+        try r.finish(into: &tail)
+        out.append(contentsOf: tail)
         return out
     }
 

@@ -80,6 +80,20 @@ final class ResamplerTests: XCTestCase {
         XCTAssertEqual(info.channels, 2)
     }
 
+    func testTinyInputs() throws {
+        for n in [1, 2, 3, 10] {
+            let x = [Float](repeating: 0.25, count: n)
+            XCTAssertEqual(try Resampler.resample(x, from: 48000, to: 22050).count,
+                           Resampler.outputLength(inputFrames: n, from: 48000, to: 22050))
+            XCTAssertEqual(try Resampler.resample(x, from: 8000, to: 22050).count,
+                           Resampler.outputLength(inputFrames: n, from: 8000, to: 22050))
+        }
+        XCTAssertEqual(try Resampler.resample([], from: 48000, to: 22050), [])
+        let url = try makeTemporaryDirectory().appendingPathComponent("one.wav")
+        try AudioEncoder.writeWAV([0.5], sampleRate: 48000, to: url)
+        XCTAssertEqual(try AudioDecoder.load(contentsOf: url).samples.count, 1)
+    }
+
     func testEqualRatesPassThrough() throws {
         let x: [Float] = [0.1, -0.2, 0.3]
         XCTAssertEqual(try Resampler.resample(x, from: 16000, to: 16000), x)
