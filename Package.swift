@@ -52,5 +52,6 @@ let package = Package(
                     path: "Tests/CorporaTests"),
         .testTarget(name: "ReportsTests", dependencies: ["SERReports", "SERTestSupport"],
                     path: "Tests/ReportsTests"),
+        .testTarget(name: "AudioTests", dependencies: ["SERAudio", "SERCore", "SERTestSupport"], path: "Tests/AudioTests"),
     ]
 )

@@ -1,0 +1,196 @@
+// Decoding pipeline: libsndfile blocks -> finiteness check -> mono mean -> streaming soxr HQ.
+import Foundation
+
+/// Decodes audio files (WAV incl. WAVE_FORMAT_EXTENSIBLE, FLAC, OGG/Vorbis, OGG/Opus, MP3 and the
+/// other formats of the installed libsndfile) to mono Float samples at a chosen rate, matching
+/// `librosa.load(path, sr=sampleRate, mono=True)` (librosa 0.11: soundfile, mean of channels,
+/// soxr HQ, length fixed to `ceil(n * sr / native)`).
+///
+/// Files are read in blocks of ``AudioOptions/blockFrames`` frames; each block is checked for
+/// NaN/Inf, mixed to mono and resampled by one streaming ``Resampler``, so ``stream(contentsOf:options:_:)``
+/// never holds more than a block of the file. ``load(contentsOf:options:)`` collects the stream.
+///
+/// Each call owns its libsndfile handle and soxr converter, so calls may run concurrently on
+/// different files (libsndfile's global error slot, read only when opening fails, is the one
+/// shared state: under a race a failure could be described with another file's reason).
+///
+/// ```swift
+/// let clip = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: "a.flac"))   // 22050 Hz mono
+/// let info = try AudioDecoder.stream(contentsOf: url, options: .init(sampleRate: 16000)) { block in
+///     consume(block)   // UnsafeBufferPointer<Float>, valid only during the call
+/// }
+/// ```
+public enum AudioDecoder {
+    /// The header of a file, without decoding it.
+    public static func info(contentsOf url: URL) throws -> AudioInfo {
+        try SoundFile.open(url: url).audioInfo
+    }
+
+    /// The header of an audio file held in memory; `name` is used in errors.
+    public static func info(data: Data, name: String = "<memory>") throws -> AudioInfo {
+        try SoundFile.open(data: data, name: name).audioInfo
+    }
+
+    /// Decodes a whole file to a mono clip.
+    public static func load(contentsOf url: URL, options: AudioOptions = .init()) throws -> AudioClip {
+        try collect(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options)
+    }
+
+    /// Decodes an audio file held in memory (an HTTP upload, stdin); `name` is used in errors.
+    public static func load(data: Data, name: String = "<memory>", options: AudioOptions = .init()) throws -> AudioClip {
+        try collect(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
+                    options: options)
+    }
+
+    /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
+    public static func loadStandardInput(options: AudioOptions = .init()) throws -> AudioClip {
+        let data: Data
+        do { data = try FileHandle.standardInput.readToEnd() ?? Data() } catch {
+            throw AudioError.io(path: "<stdin>", reason: "cannot read standard input (\(error.localizedDescription))")
+        }
+        return try load(data: data, name: "<stdin>", options: options)
+    }
+
+    /// Decodes a file block by block, calling `body` with consecutive mono samples at the output
+    /// rate (the buffer is only valid during the call). Returns the header with `frames` set to
+    /// the frames actually decoded. Errors found late (truncation, NaN) are thrown after the
+    /// blocks before them were delivered.
+    @discardableResult
+    public static func stream(contentsOf url: URL, options: AudioOptions = .init(),
+                              _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
+        try run(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options, body)
+    }
+
+    /// ``stream(contentsOf:options:_:)`` for bytes in memory; `name` is used in errors.
+    @discardableResult
+    public static func stream(data: Data, name: String = "<memory>", options: AudioOptions = .init(),
+                              _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
+        try run(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
+                options: options, body)
+    }
+
+    // MARK: - Pipeline
+
+    private static func collect(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions) throws -> AudioClip {
+        var samples: [Float] = []
+        let rate = Int(file.info.samplerate)
+        if let frames = file.headerFrames, frames < Int64(Int32.max) {
+            let target = options.sampleRate ?? rate
+            samples.reserveCapacity(target == rate || rate <= 0 ? Int(frames)
+                                    : Resampler.outputLength(inputFrames: Int(frames), from: rate, to: target))
+        }
+        let info = try run(file, wav: wav, options: options) { samples.append(contentsOf: $0) }
+        return AudioClip(samples: samples, sampleRate: options.sampleRate ?? info.sampleRate,
+                         sourceSampleRate: info.sampleRate, sourceChannels: info.channels)
+    }
+
+    private static func validate(_ options: AudioOptions) throws {
+        guard options.blockFrames > 0 else {
+            throw AudioError.invalidOptions(reason: "blockFrames must be positive (got \(options.blockFrames))")
+        }
+        if let sr = options.sampleRate, sr <= 0 {
+            throw AudioError.invalidOptions(reason: "sampleRate must be positive (got \(sr))")
+        }
+        if let limit = options.maxDuration, !(limit >= 0) {
+            throw AudioError.invalidOptions(reason: "maxDuration must be a non-negative number (got \(limit))")
+        }
+    }
+
+    /// Header checks before decoding: declared-vs-present WAV data, zero frames, duration limit.
+    private static func checkHeader(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions) throws {
+        let path = file.path
+        if file.isWAV, let cut = wav?.truncation {
+            throw AudioError.truncated(path: path, expectedFrames: cut.declared, availableFrames: cut.present)
+        }
+        if file.headerFrames == 0 { throw AudioError.empty(path: path) }
+        if let limit = options.maxDuration, let frames = file.headerFrames {
+            let d = Double(frames) / Double(file.info.samplerate)
+            if d > limit { throw AudioError.tooLong(path: path, duration: d, limit: limit) }
+        }
+    }
+
+    private static func run(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions,
+                            _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
+        try validate(options)
+        let path = file.path
+        let channels = Int(file.info.channels)
+        let rate = Int(file.info.samplerate)
+        guard channels > 0, rate > 0 else {
+            throw AudioError.notAudio(path: path, reason: "header declares \(channels) channels at \(rate) Hz")
+        }
+        try checkHeader(file, wav: wav, options: options)
+
+        let resampler: Resampler? = try options.sampleRate.flatMap { $0 == rate ? nil : try Resampler(from: rate, to: $0) }
+        let block = options.blockFrames
+        let interleaved = UnsafeMutableBufferPointer<Float>.allocate(capacity: block * channels)
+        defer { interleaved.deallocate() }
+        let mono = channels == 1 ? interleaved : UnsafeMutableBufferPointer<Float>.allocate(capacity: block)
+        defer { if channels != 1 { mono.deallocate() } }
+        var out: [Float] = []
+        var decoded: Int64 = 0
+
+        while true {
+            let n = file.read(into: interleaved.baseAddress!, frames: block)
+            if n <= 0 { break }
+            if let bad = firstNonFinite(UnsafeBufferPointer(rebasing: interleaved[0..<(n * channels)])) {
+                throw AudioError.nonFiniteSample(path: path, frame: decoded + Int64(bad / channels), channel: bad % channels)
+            }
+            decoded += Int64(n)
+            if let limit = options.maxDuration, Double(decoded) / Double(rate) > limit {
+                throw AudioError.tooLong(path: path, duration: Double(decoded) / Double(rate), limit: limit)
+            }
+            if channels > 1 { mixToMono(interleaved, channels: channels, frames: n, into: mono) }
+            let monoBlock = UnsafeBufferPointer(rebasing: mono[0..<n])
+            if let resampler {
+                try resampler.process(monoBlock, into: &out)
+                if !out.isEmpty { try out.withUnsafeBufferPointer(body) }
+            } else {
+                try body(monoBlock)
+            }
+        }
+        let header = file.headerFrames
+        if let message = file.errorMessage {
+            if let h = header, decoded < h {
+                throw AudioError.truncated(path: path, expectedFrames: h, availableFrames: decoded)
+            }
+            throw AudioError.io(path: path, reason: "decoding failed after \(decoded) frames: \(message)")
+        }
+        if let h = header, decoded < h {
+            throw AudioError.truncated(path: path, expectedFrames: h, availableFrames: decoded)
+        }
+        if decoded == 0 { throw AudioError.empty(path: path) }
+        if let resampler {
+            try resampler.finish(into: &out)
+            if !out.isEmpty { try out.withUnsafeBufferPointer(body) }
+        }
+        var info = file.audioInfo
+        info.frames = decoded
+        return info
+    }
+
+    /// Index of the first NaN or infinite value.
+    static func firstNonFinite(_ x: UnsafeBufferPointer<Float>) -> Int? {
+        // Fast path: a sum of |x| stays finite iff every element is (|x| <= Float.max each, the
+        // sum may overflow only for values near Float.max, which then falls to the exact scan).
+        var acc: Float = 0
+        for v in x { acc += v.magnitude }
+        if acc.isFinite { return nil }
+        return x.firstIndex { !$0.isFinite }
+    }
+
+    /// Mean of the channels, as `librosa.to_mono` (float32 sum in channel order, then divide).
+    static func mixToMono(_ x: UnsafeMutableBufferPointer<Float>, channels: Int, frames: Int,
+                          into mono: UnsafeMutableBufferPointer<Float>) {
+        let c = Float(channels)
+        if channels == 2 {
+            for i in 0..<frames { mono[i] = (x[2 * i] + x[2 * i + 1]) / 2 }
+            return
+        }
+        for i in 0..<frames {
+            var s: Float = 0
+            let base = i * channels
+            for ch in 0..<channels { s += x[base + ch] }
+            mono[i] = s / c
+        }
+    }
+}
