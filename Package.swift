@@ -30,7 +30,9 @@ let package = Package(
         // The chain.
         .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
         .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
-        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features"),
+        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
+                // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
+                linkerSettings: [.linkedLibrary("fftw3")]),
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
@@ -46,5 +48,7 @@ let package = Package(
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
         .testTarget(name: "CoreTests", dependencies: ["SERCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
+                    path: "Tests/FeaturesTests"),
     ]
 )
