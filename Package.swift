@@ -30,7 +30,9 @@ let package = Package(
         // The chain.
         .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
         .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
-        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features"),
+        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
+                // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
+                linkerSettings: [.linkedLibrary("fftw3")]),
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
@@ -53,5 +55,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["SERReports", "SERTestSupport"],
                     path: "Tests/ReportsTests"),
         .testTarget(name: "AudioTests", dependencies: ["SERAudio", "SERCore", "SERTestSupport"], path: "Tests/AudioTests"),
+        .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
+                    path: "Tests/FeaturesTests"),
     ]
 )

@@ -1,0 +1,383 @@
+import Foundation
+import SERCore
+
+/// The paper's FF layer: fuses spectrogram, chroma, MFCC and ZCR of a clip into one
+/// `[config.channels, frames]` matrix (eq. 1), each feature computed as librosa 0.11 computes it.
+///
+/// STFT: periodic Hann window, `center=True` with zero padding, `1 + n / hop` frames, FFTW3 in
+/// double precision rounded to float32 as librosa rounds (so tuning estimation sees the same
+/// bits). Spectrogram block: `power_to_db` (ref 1, amin 1e-10, `topDB` over the clip)
+/// of the Slaney mel power (or of the linear STFT power). Chroma: `chroma_stft` with per-clip
+/// tuning estimation and per-frame max normalisation. MFCC: orthonormal DCT-II of the mel dB.
+/// ZCR: `zero_crossing_rate` with edge padding.
+///
+/// Window, mel filterbank and DCT matrix are computed in `init`; chroma filterbanks are cached per
+/// estimated tuning value; work buffers are reused between calls, so steady-state extraction
+/// allocates only its result.
+///
+/// Thread safety: an extractor owns mutable buffers and is **not** `Sendable`; use one extractor
+/// per thread (they share the process-wide FFTW plans, whose execution is thread-safe).
+///
+/// ```swift
+/// let fx = FeatureExtractor(config: FeatureConfig())
+/// let x = fx.extract(samples)   // [128 + 12 + 40 + 1, 1 + samples.count / 512]
+/// ```
+public final class FeatureExtractor {
+    /// The settings this extractor computes.
+    public let config: FeatureConfig
+    /// STFT bins, `nFFT / 2 + 1`.
+    public let bins: Int
+
+    private let window: [Double]      // float64 periodic Hann, as scipy returns it
+    private let melBasis: [Float]      // [nMels, bins]
+    private let dctMatrix: [Float]     // [nMFCC, nMels]
+    private let fft: RealFFT
+    private let pitchBinRange: Range<Int>
+    private var chromaBanks: [Double: [Float]] = [:]
+
+    // Work buffers, grown as needed and reused.
+    private var frames = 0
+    private let power = Scratch()      // [frames, bins], time-major |STFT|^2
+    private let mel = Scratch()        // [nMels, frames]
+    private let melDB = Scratch()      // [nMels, frames]
+    private var zcrCounts: [Int32] = []
+    private var peakPitch: [Float] = []
+    private var peakMag: [Float] = []
+    private var selectScratch: [Float] = []
+
+    /// An extractor for `config` (`nFFT` must be even; `hopLength`, `nMels`, `nChroma` positive;
+    /// `nMFCC <= nMels`).
+    public init(config: FeatureConfig = FeatureConfig()) {
+        precondition(config.nFFT >= 2 && config.nFFT % 2 == 0, "FeatureExtractor: nFFT \(config.nFFT) must be even")
+        precondition(config.hopLength > 0 && config.nMels > 0 && config.nChroma > 0, "FeatureExtractor: sizes must be positive")
+        precondition(config.nMFCC >= 0 && config.nMFCC <= config.nMels, "FeatureExtractor: nMFCC \(config.nMFCC) must be in 0...nMels")
+        self.config = config
+        bins = config.nFFT / 2 + 1
+        window = Filterbank.hannDouble(config.nFFT)
+        melBasis = Filterbank.mel(sampleRate: config.sampleRate, nFFT: config.nFFT, nMels: config.nMels,
+                                  fmin: Double(config.fmin), fmax: config.fmax.map(Double.init))
+        dctMatrix = Filterbank.dct(count: config.nMFCC, n: config.nMels)
+        fft = RealFFT(size: config.nFFT)
+        // piptrack's feasible band: fmin=150 <= f < min(4000, sr/2).
+        let freqs = Filterbank.fftFrequencies(sampleRate: config.sampleRate, nFFT: config.nFFT)
+        let fmin = 150.0, fmax = Swift.min(4000.0, Double(config.sampleRate) / 2)
+        let lo = freqs.firstIndex { $0 >= fmin } ?? freqs.count
+        let hi = Swift.max(lo, freqs.firstIndex { $0 >= fmax } ?? freqs.count)
+        pitchBinRange = lo..<hi
+    }
+
+    // MARK: Fused features
+
+    /// The fused `[config.channels, 1 + signal.count / hopLength]` matrix, blocks stacked in
+    /// `config.blocks` order. `signal` is mono at `config.sampleRate`.
+    public func extract(_ signal: [Float]) -> Tensor {
+        var out = Tensor(shape: [0, 0])
+        extract(signal, into: &out)
+        return out
+    }
+
+    /// `extract` into an existing tensor (reshaped, its storage reused when large enough).
+    public func extract(_ signal: [Float], into out: inout Tensor) {
+        signal.withUnsafeBufferPointer { computePower($0) }
+        let t = frames
+        let channels = config.channels
+        if out.data.count != channels * t { out.data = [Float](repeating: 0, count: channels * t) }
+        out.shape = [channels, t]
+        let blocks = config.blocks
+        let needMelDB = blocks.contains(.mfcc) || (blocks.contains(.spectrogram) && config.spectrogram == .mel)
+        if needMelDB { computeMelDB() }
+        out.data.withUnsafeMutableBufferPointer { o in
+            var row = 0
+            for block in blocks {
+                let dst = o.baseAddress! + row * t
+                switch block {
+                case .spectrogram:
+                    if config.spectrogram == .mel {
+                        dst.update(from: melDB.p, count: config.nMels * t)
+                    } else {
+                        linearDB(into: dst)
+                    }
+                case .chroma:
+                    computeChroma(tuning: estimateTuningFromPower(), into: dst)
+                case .mfcc:
+                    computeMFCC(dct: dctMatrix, count: config.nMFCC, into: dst)
+                case .zcr:
+                    signal.withUnsafeBufferPointer {
+                        Spectral.zeroCrossingRate($0, frameLength: config.nFFT, hopLength: config.hopLength,
+                                                  into: dst, counts: &zcrCounts)
+                    }
+                }
+                row += config.channels(of: block)
+            }
+        }
+    }
+
+    // MARK: Individual features (for tests and inspection)
+
+    /// `abs(librosa.stft(y, n_fft, hop_length))`, `[nFFT/2 + 1, frames]`.
+    public func stftMagnitude(_ signal: [Float]) -> Tensor {
+        signal.withUnsafeBufferPointer { computePower($0) }
+        var out = Tensor(shape: [bins, frames])
+        let t = frames
+        out.data.withUnsafeMutableBufferPointer { o in
+            for j in 0..<t {
+                let src = power.p + j * bins
+                for f in 0..<bins { o[f * t + j] = src[f].squareRoot() }
+            }
+        }
+        return out
+    }
+
+    /// `librosa.feature.melspectrogram(S=|STFT|^2, sr, n_mels)`, `[nMels, frames]`.
+    public func melPower(_ signal: [Float]) -> Tensor {
+        signal.withUnsafeBufferPointer { computePower($0) }
+        computeMel()
+        return Tensor(shape: [config.nMels, frames], data: Array(UnsafeBufferPointer(start: mel.p, count: config.nMels * frames)))
+    }
+
+    /// `librosa.feature.mfcc(y, sr, n_mfcc=count, n_mels)`, `[count, frames]` (`count` defaults to
+    /// `config.nMFCC`; at most `nMels`).
+    public func mfcc(_ signal: [Float], count: Int? = nil) -> Tensor {
+        let k = count ?? config.nMFCC
+        precondition(k >= 0 && k <= config.nMels, "mfcc: count \(k) must be in 0...nMels")
+        signal.withUnsafeBufferPointer { computePower($0) }
+        computeMelDB()
+        let dct = k == config.nMFCC ? dctMatrix : Filterbank.dct(count: k, n: config.nMels)
+        var out = Tensor(shape: [k, frames])
+        out.data.withUnsafeMutableBufferPointer { computeMFCC(dct: dct, count: k, into: $0.baseAddress!) }
+        return out
+    }
+
+    /// `librosa.feature.chroma_stft(S=|STFT|^2, sr)` (tuning estimated from the clip, each frame
+    /// divided by its maximum unless that is below the smallest normal float), `[nChroma, frames]`.
+    public func chroma(_ signal: [Float]) -> Tensor {
+        signal.withUnsafeBufferPointer { computePower($0) }
+        var out = Tensor(shape: [config.nChroma, frames])
+        let tuning = estimateTuningFromPower()
+        out.data.withUnsafeMutableBufferPointer { computeChroma(tuning: tuning, into: $0.baseAddress!) }
+        return out
+    }
+
+    /// `librosa.feature.zero_crossing_rate(y, frame_length=nFFT, hop_length)`, `[1, frames]`.
+    public func zcr(_ signal: [Float]) -> Tensor {
+        var out = Tensor(shape: [1, config.frameCount(samples: signal.count)])
+        signal.withUnsafeBufferPointer { x in
+            out.data.withUnsafeMutableBufferPointer {
+                Spectral.zeroCrossingRate(x, frameLength: config.nFFT, hopLength: config.hopLength,
+                                          into: $0.baseAddress!, counts: &zcrCounts)
+            }
+        }
+        return out
+    }
+
+    /// `librosa.estimate_tuning(S=|STFT|^2, sr, bins_per_octave=nChroma)`, in fractions of a
+    /// chroma bin (a multiple of 0.01 in [-0.5, 0.5); 0 when no pitch peak is found).
+    public func estimateTuning(_ signal: [Float]) -> Float {
+        signal.withUnsafeBufferPointer { computePower($0) }
+        return Float(estimateTuningFromPower())
+    }
+
+    /// The chroma filterbank used for a given tuning, `[nChroma, bins]` (cached).
+    public func chromaFilterbank(tuning: Double) -> [Float] {
+        if let fb = chromaBanks[tuning] { return fb }
+        let fb = Filterbank.chroma(sampleRate: config.sampleRate, nFFT: config.nFFT, nChroma: config.nChroma, tuning: tuning)
+        if chromaBanks.count > 256 { chromaBanks.removeAll() }
+        chromaBanks[tuning] = fb
+        return fb
+    }
+
+    // MARK: Steps
+
+    /// |STFT|^2 into `power` (time-major), sets `frames`.
+    private func computePower(_ x: UnsafeBufferPointer<Float>) {
+        let n = x.count, nFFT = config.nFFT, hop = config.hopLength, half = nFFT / 2
+        frames = 1 + n / hop
+        power.reserve(frames * bins)
+        let input = fft.input, output = fft.output
+        window.withUnsafeBufferPointer { w in
+            for t in 0..<frames {
+                let start = t * hop - half
+                let lo = Swift.max(0, -start), hi = Swift.min(nFFT, n - start)
+                if lo > 0 { input.update(repeating: 0, count: Swift.min(lo, nFFT)) }
+                if hi < nFFT { (input + Swift.max(hi, 0)).update(repeating: 0, count: nFFT - Swift.max(hi, 0)) }
+                if lo < hi {
+                    for i in lo..<hi { input[i] = w[i] * Double(x[start + i]) }
+                }
+                fft.execute()
+                // librosa: complex128 -> complex64, np.abs -> float32, then squared in float32.
+                let dst = power.p + t * bins
+                for f in 0..<bins {
+                    let m = numpyComplexAbs(Float(output[2 * f]), Float(output[2 * f + 1]))
+                    dst[f] = m * m
+                }
+            }
+        }
+    }
+
+    /// Mel power `[nMels, frames]` from `power`.
+    private func computeMel() {
+        mel.reserve(config.nMels * frames)
+        melBasis.withUnsafeBufferPointer { m in
+            BLAS.gemm(transB: true, m: config.nMels, n: frames, k: bins,
+                      a: m.baseAddress!, lda: bins, b: power.p, ldb: bins, c: mel.p, ldc: frames)
+        }
+    }
+
+    /// power_to_db of the mel power into `melDB`.
+    private func computeMelDB() {
+        computeMel()
+        let count = config.nMels * frames
+        melDB.reserve(count)
+        melDB.p.update(from: mel.p, count: count)
+        Spectral.powerToDB(melDB.p, count: count, topDB: config.topDB)
+    }
+
+    /// DCT of `melDB` (first `count` rows) into `dst` (`[count, frames]`).
+    private func computeMFCC(dct: [Float], count: Int, into dst: UnsafeMutablePointer<Float>) {
+        dct.withUnsafeBufferPointer { d in
+            BLAS.gemm(m: count, n: frames, k: config.nMels, a: d.baseAddress!, lda: config.nMels,
+                      b: melDB.p, ldb: frames, c: dst, ldc: frames)
+        }
+    }
+
+    /// power_to_db of the linear power, written as `[bins, frames]` into `dst`.
+    private func linearDB(into dst: UnsafeMutablePointer<Float>) {
+        let t = frames
+        for j in 0..<t {
+            let src = power.p + j * bins
+            for f in 0..<bins { dst[f * t + j] = src[f] }
+        }
+        Spectral.powerToDB(dst, count: bins * t, topDB: config.topDB)
+    }
+
+    /// Chroma `[nChroma, frames]` into `dst` from `power`.
+    private func computeChroma(tuning: Double, into dst: UnsafeMutablePointer<Float>) {
+        let fb = chromaFilterbank(tuning: tuning)
+        let nc = config.nChroma, t = frames
+        fb.withUnsafeBufferPointer { c in
+            BLAS.gemm(transB: true, m: nc, n: t, k: bins, a: c.baseAddress!, lda: bins,
+                      b: power.p, ldb: bins, c: dst, ldc: t)
+        }
+        // util.normalize(norm=inf, axis=chroma): frames whose max is below the smallest normal
+        // float32 (librosa's `tiny`) are left as they are.
+        for j in 0..<t {
+            var m: Float = 0
+            for c in 0..<nc { m = Swift.max(m, abs(dst[c * t + j])) }
+            guard m >= Float.leastNormalMagnitude else { continue }
+            for c in 0..<nc { dst[c * t + j] /= m }
+        }
+    }
+
+    /// librosa.estimate_tuning on `power` (piptrack with threshold 0.1, fmin 150, fmax 4000, then
+    /// pitch_tuning of the peaks at or above the median peak magnitude).
+    private func estimateTuningFromPower() -> Double {
+        let nb = bins
+        let range = pitchBinRange
+        peakPitch.removeAll(keepingCapacity: true)
+        peakMag.removeAll(keepingCapacity: true)
+        let hzPerBin = Double(config.sampleRate)
+        let nFFT = Double(config.nFFT)
+        let refScale = Float(0.1)
+        for t in 0..<frames {
+            let s = power.p + t * nb
+            var mx = -Float.infinity
+            for f in 0..<nb { mx = Swift.max(mx, s[f]) }
+            let ref = refScale * mx
+            @inline(__always) func masked(_ f: Int) -> Float { s[f] > ref ? s[f] : 0 }
+            for f in range {
+                let v = masked(f)
+                let isMax: Bool
+                if f == 0 { isMax = false }
+                else if f == nb - 1 { isMax = v > masked(f - 1) }
+                else { isMax = v > masked(f - 1) && v >= masked(f + 1) }
+                guard isMax else { continue }
+                // Parabolic shift (numba evaluates it in float64) and gradient (float32).
+                var shift: Float = 0
+                var grad: Float
+                if f == 0 {
+                    grad = s[1] - s[0]
+                } else if f == nb - 1 {
+                    grad = s[f] - s[f - 1]
+                } else {
+                    let a = Double(s[f + 1] + s[f - 1]) - 2 * Double(s[f])
+                    let b = Double(s[f + 1] - s[f - 1]) / 2
+                    shift = abs(b) >= abs(a) ? 0 : Float(-b / a)
+                    grad = (s[f + 1] - s[f - 1]) / 2
+                }
+                let dskew = Float(0.5) * grad * shift
+                let pitch = Float((Double(f) + Double(shift)) * hzPerBin / nFFT)
+                guard pitch > 0 else { continue }
+                peakPitch.append(pitch)
+                peakMag.append(s[f] + dskew)
+            }
+        }
+        guard !peakMag.isEmpty else { return 0 }
+        let threshold = median(peakMag)
+        var selected: [Float] = []
+        selected.reserveCapacity(peakPitch.count)
+        for i in 0..<peakPitch.count where peakMag[i] >= threshold { selected.append(peakPitch[i]) }
+        return Spectral.pitchTuning(selected, resolution: 0.01, binsPerOctave: config.nChroma)
+    }
+
+    /// numpy.median of float32 values (mean of the middle two computed in float32).
+    private func median(_ v: [Float]) -> Float {
+        selectScratch.removeAll(keepingCapacity: true)
+        selectScratch.append(contentsOf: v)
+        let n = selectScratch.count
+        return selectScratch.withUnsafeMutableBufferPointer { b -> Float in
+            let hiVal = quickSelect(b, n / 2)
+            if n % 2 == 1 { return hiVal }
+            // After selection, everything left of n/2 is <= it: the lower middle is their maximum.
+            var loVal = -Float.infinity
+            for i in 0..<(n / 2) { loVal = Swift.max(loVal, b[i]) }
+            return (loVal + hiVal) / 2
+        }
+    }
+}
+
+@available(*, unavailable, message: "FeatureExtractor reuses buffers: use one per thread")
+extension FeatureExtractor: Sendable {}
+
+/// `numpy.abs` of a complex64 value as numpy 2's SIMD loop computes it (not libm's `hypotf`):
+/// `larger * sqrt(fma(r, r, 1))` with `r = smaller / larger`. Matching it bit for bit keeps the
+/// peak picking of `estimate_tuning` identical to librosa's on flat spectra.
+@inline(__always)
+func numpyComplexAbs(_ re: Float, _ im: Float) -> Float {
+    let a = abs(re), b = abs(im)
+    let larger = Swift.max(a, b), smaller = Swift.min(a, b)
+    guard larger != 0, smaller != .infinity else { return larger == 0 ? 0 : .infinity }
+    let r = smaller / larger
+    return Float(1).addingProduct(r, r).squareRoot() * larger
+}
+
+/// Hoare-style quickselect: puts the k-th smallest at index k (smaller left, larger right) and returns it.
+func quickSelect(_ a: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+    var lo = 0, hi = a.count - 1
+    while lo < hi {
+        let pivot = a[(lo + hi) / 2]
+        var i = lo, j = hi
+        while i <= j {
+            while a[i] < pivot { i += 1 }
+            while a[j] > pivot { j -= 1 }
+            if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+        }
+        if k <= j { hi = j } else if k >= i { lo = i } else { break }
+    }
+    return a[k]
+}
+
+/// A growable raw float buffer (no initialisation cost, no copy-on-write checks).
+final class Scratch {
+    private(set) var p: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    private(set) var capacity = 1
+
+    deinit { p.deallocate() }
+
+    /// Ensures room for `n` floats (contents are not preserved when growing).
+    func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        p.deallocate()
+        capacity = Swift.max(n, capacity * 3 / 2)
+        p = .allocate(capacity: capacity)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+import SERCore
+import SERTestSupport
+@testable import SERFeatures
+
+/// Layout of the fused matrix, the standardiser and the small building blocks.
+final class FusionTests: XCTestCase {
+    private func signal(_ n: Int, seed: UInt64 = 7) -> [Float] {
+        var rng = SeededRandom(seed: seed)
+        return (0..<n).map { i in
+            Float(0.3 * sin(2 * Double.pi * 220 * Double(i) / 22050)) + 0.05 * rng.nextNormal()
+        }
+    }
+
+    /// Rows `from..<from+count` of a `[c, t]` tensor.
+    private func rows(_ x: Tensor, _ from: Int, _ count: Int) -> Tensor {
+        let t = x.shape[1]
+        return Tensor(shape: [count, t], data: Array(x.data[(from * t)..<((from + count) * t)]))
+    }
+
+    func testBlocksAreStackedInConfiguredOrder() {
+        let y = signal(30000)
+        var config = FeatureConfig()
+        let full = FeatureExtractor(config: config)
+        let mel = Tensor(shape: [128, full.config.frameCount(samples: y.count)],
+                         data: Spectral.powerToDB(full.melPower(y).data, topDB: config.topDB))
+        let chroma = full.chroma(y), mfcc = full.mfcc(y), zcr = full.zcr(y)
+
+        let x = full.extract(y)
+        XCTAssertEqual(config.channels, 181)
+        XCTAssertEqual(x.shape, [181, 1 + 30000 / 512])
+        XCTAssertEqual(rows(x, 0, 128), mel)
+        XCTAssertEqual(rows(x, 128, 12), chroma)
+        XCTAssertEqual(rows(x, 140, 40), mfcc)
+        XCTAssertEqual(rows(x, 180, 1), zcr)
+
+        config.blocks = [.zcr, .mfcc]
+        config.nMFCC = 20
+        let small = FeatureExtractor(config: config).extract(y)
+        XCTAssertEqual(config.channels, 21)
+        XCTAssertEqual(small.shape, [21, x.shape[1]])
+        XCTAssertEqual(rows(small, 0, 1), zcr)
+        XCTAssertEqual(rows(small, 1, 20), rows(mfcc, 0, 20))
+
+        config.blocks = [.chroma, .spectrogram]
+        config.spectrogram = .linear
+        let linear = FeatureExtractor(config: config).extract(y)
+        XCTAssertEqual(config.channels, 12 + 1025)
+        XCTAssertEqual(rows(linear, 0, 12), chroma)
+        let mag = full.stftMagnitude(y)
+        let db = Spectral.powerToDB(mag.data.map { $0 * $0 }, topDB: config.topDB)
+        let got = rows(linear, 12, 1025)
+        var d: Float = 0
+        for i in 0..<db.count { d = max(d, abs(got.data[i] - db[i])) }
+        XCTAssertLessThan(d, 1e-3)
+    }
+
+    func testExtractIntoReusesTensor() {
+        let fx = FeatureExtractor()
+        var out = Tensor(shape: [0, 0])
+        fx.extract(signal(10000), into: &out)
+        XCTAssertEqual(out.shape, [181, 20])
+        fx.extract(signal(5000, seed: 3), into: &out)
+        XCTAssertEqual(out, fx.extract(signal(5000, seed: 3)))
+    }
+
+    func testStandardizerFitAndApply() {
+        let a = Tensor(shape: [2, 3], data: [1, 2, 3, 10, 10, 10])
+        let b = Tensor(shape: [2, 1], data: [6, 10])
+        let s = Standardizer.fit([a, b])
+        XCTAssertEqual(s.channels, 2)
+        XCTAssertEqual(s.mean[0], 3, accuracy: 1e-6)          // (1+2+3+6)/4
+        XCTAssertEqual(s.std[0], Float((3.5 as Double).squareRoot()), accuracy: 1e-6) // var = (4+1+0+9)/4
+        XCTAssertEqual(s.mean[1], 10, accuracy: 1e-6)
+        XCTAssertEqual(s.std[1], 1e-5, accuracy: 1e-9)        // constant channel: floored
+        let z = s.applied(to: a)
+        XCTAssertEqual(z[0, 0], Float(-2 / (3.5 as Double).squareRoot()), accuracy: 1e-5)
+        XCTAssertEqual(z[1, 2], 0)
+        // Standardised training data has mean 0 and std 1 per (non-constant) channel.
+        let refit = Standardizer.fit([s.applied(to: a), s.applied(to: b)])
+        XCTAssertEqual(refit.mean[0], 0, accuracy: 1e-5)
+        XCTAssertEqual(refit.std[0], 1, accuracy: 1e-5)
+        // Codable round trip (it is saved inside model files).
+        let data = try? JSONEncoder().encode(s)
+        XCTAssertEqual(data.flatMap { try? JSONDecoder().decode(Standardizer.self, from: $0) }, s)
+        XCTAssertEqual(Standardizer.fit([]).channels, 0)
+    }
+
+    func testPitchTuningFindsTheOffset() {
+        // 0.205 of a semitone sharp of the A440 grid, over several octaves: histogram bin [0.20, 0.21).
+        let f: [Float] = [220, 440, 880, 330, 660].map { $0 * Float(pow(2.0, 0.205 / 12)) }
+        XCTAssertEqual(Spectral.pitchTuning(f), 0.2, accuracy: 1e-9)
+        // Flat by 0.305: bin [-0.31, -0.30); the majority wins over one outlier.
+        let flat: [Float] = [440, 880, 27.5 * 8 * Float(pow(2.0, 3.0 / 12)), 500].map { $0 * Float(pow(2.0, -0.305 / 12)) }
+        XCTAssertEqual(Spectral.pitchTuning(flat), -0.31, accuracy: 1e-9)
+        XCTAssertEqual(Spectral.pitchTuning([]), 0)
+        XCTAssertEqual(Spectral.pitchTuning([0, -3]), 0)
+    }
+
+    func testQuickSelectMatchesSort() {
+        var rng = SeededRandom(seed: 11)
+        for n in [1, 2, 3, 10, 101, 1000] {
+            var v = (0..<n).map { _ in Float(Int(rng.nextUniform() * 20)) }   // many ties
+            let sorted = v.sorted()
+            for k in [0, n / 2, n - 1] {
+                let got = v.withUnsafeMutableBufferPointer { quickSelect($0, k) }
+                XCTAssertEqual(got, sorted[k], "n \(n) k \(k)")
+            }
+        }
+    }
+
+    func testFilterbankShapesAndNormalisation() {
+        let mel = Filterbank.mel(sampleRate: 22050, nFFT: 2048, nMels: 128)
+        XCTAssertEqual(mel.count, 128 * 1025)
+        // Slaney normalisation: each triangle has area ~1 in Hz (2 / width * width / 2).
+        let df = 22050.0 / 2048
+        for i in [5, 64, 120] {
+            let area = (0..<1025).reduce(0.0) { $0 + Double(mel[i * 1025 + $1]) } * df
+            XCTAssertEqual(area, 1, accuracy: 0.1, "mel row \(i)")
+        }
+        let dct = Filterbank.dct(count: 4, n: 8)
+        for a in 0..<4 {
+            for b in 0..<4 {
+                let dot = (0..<8).reduce(Float(0)) { $0 + dct[a * 8 + $1] * dct[b * 8 + $1] }
+                XCTAssertEqual(dot, a == b ? 1 : 0, accuracy: 1e-6)
+            }
+        }
+        let w = Filterbank.hann(8)
+        XCTAssertEqual(w[0], 0)
+        XCTAssertEqual(w[4], 1, accuracy: 1e-7)
+        XCTAssertEqual(w[2], 0.5, accuracy: 1e-7)
+        let zc = Spectral.zeroCrossingRate([1, -1, 1, -1e-12, 2, -3, 0, 0], frameLength: 4, hopLength: 2)
+        // Padded: [1,1, 1,-1,1,~0,2,-3,0,0, 0,0]; frames of 4 starting at 0,2,4,6,8.
+        XCTAssertEqual(zc, [0.25, 0.5, 0.25, 0.5, 0])   // librosa gives the same
+    }
+}
