@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 
 /// `ser`: speech emotion recognition from the command line.
 @main
@@ -6,5 +7,5 @@ struct SER: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
-        subcommands: [])
+        subcommands: [FeaturesCommand.self, DemoSignalCommand.self])
 }
