@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fused-feature throughput: `ser features` vs librosa 0.11, same clips, same parameters, one thread each,
+# decode and resampling included for both. Prints clips/s for both and the ratio.
+#
+#   benchmarks/features_vs_librosa.sh [CORPUS_DIR] [N]
+# CORPUS_DIR defaults to ../shared/corpora/ravdess, N (number of clips, sorted) to all of them.
+# SER_PYTHON=/path/to/python skips creating benchmarks/.venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus="${1:-../shared/corpora/ravdess}"
+n="${2:-0}"
+[ -d "$corpus" ] || { echo "no corpus at $corpus (needs ../shared)"; exit 2; }
+py="${SER_PYTHON:-}"
+if [ -z "$py" ]; then
+  if [ ! -x benchmarks/.venv/bin/python ]; then
+    python3 -m venv benchmarks/.venv
+    benchmarks/.venv/bin/pip install -q 'librosa==0.11.0' safetensors soundfile
+  fi
+  py=benchmarks/.venv/bin/python
+fi
+[ -x .build/release/ser ] || swift build -c release -Xcc -march=x86-64-v3 --product ser
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+find "$corpus" -type f \( -name '*.flac' -o -name '*.wav' \) | sort > "$tmp/list"
+[ "$n" -gt 0 ] && head -n "$n" "$tmp/list" > "$tmp/l2" && mv "$tmp/l2" "$tmp/list"
+count=$(wc -l < "$tmp/list")
+mkdir -p "$tmp/clips"; i=0
+while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
+echo "clips: $count from $corpus"
+OPENBLAS_NUM_THREADS=1 .build/release/ser features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
+"$py" benchmarks/librosa_fused.py "$tmp/py-out" $(find "$tmp/clips" -type l | sort) | tee "$tmp/py.txt"
+ser_rate=$(sed -n 's/.*, \([0-9.]*\) files\/s.*/\1/p' "$tmp/ser.txt")
+py_rate=$(sed -n 's/.*= \([0-9.]*\) clips\/s.*/\1/p' "$tmp/py.txt")
+python3 -c "print(f'ser {float($ser_rate):.1f} clips/s, librosa {float($py_rate):.1f} clips/s, ratio {float($ser_rate)/float($py_rate):.2f}x')"
