@@ -37,6 +37,9 @@ let package = Package(
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
         // Evaluation metrics, Markdown/JSON reports and SVG plots.
+        .target(name: "SERExperiments",
+                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
+                path: "Sources/Experiments"),
         .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         .executableTarget(
             name: "CLI",

@@ -32,7 +32,7 @@ struct FeaturesCommand: ParsableCommand {
         BLAS.setThreads(1)
         let workers = max(1, threads)
         let extractors = (0..<workers).map { _ in FeatureExtractor(config: config) }
-        let shared = UncheckedBox(extractors)
+        let shared = PerWorker(extractors)
         let failures = Locked<[(String, String)]>([])
         let frames = Locked(0)
         let bar = ProgressBar(total: items.count, label: "features", unit: "files", enabled: !quiet)
@@ -68,10 +68,4 @@ struct FeaturesCommand: ParsableCommand {
               + String(format: "%.2f s, %.1f files/s, %d threads)", seconds, Double(items.count) / max(seconds, 1e-9), workers))
         if !failed.isEmpty { throw ExitCode(1) }
     }
-}
-
-/// Hands per-thread, non-Sendable state to `Parallel.forEach`; each worker touches only its own element.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -41,3 +41,13 @@ public final class Locked<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+/// Hands per-thread, non-Sendable state (one element per worker) to `Parallel.forEach`.
+///
+/// Sound only when each worker touches its own element and nothing else shares it.
+public struct PerWorker<T>: @unchecked Sendable {
+    /// The wrapped state.
+    public let value: T
+    /// Wraps `value`.
+    public init(_ value: T) { self.value = value }
+}
