@@ -40,8 +40,8 @@ public final class FeatureExtractor {
     private var frames = 0
     private let power = Scratch()      // [frames, bins], time-major |STFT|^2
     private let mel = Scratch()        // [nMels, frames]
-    private let melDB = Scratch()
-    private let transposed = Scratch() // [frames, channels] products before transposition      // [nMels, frames]
+    private let melDB = Scratch()      // [nMels, frames]
+    private let transposed = Scratch() // [frames, channels] products before transposition
     private var zcrCounts: [Int32] = []
     private var peakPitch: [Float] = []
     private var peakMag: [Float] = []
@@ -51,7 +51,8 @@ public final class FeatureExtractor {
     /// `nMFCC <= nMels`).
     public init(config: FeatureConfig = FeatureConfig()) {
         precondition(config.nFFT >= 2 && config.nFFT % 2 == 0, "FeatureExtractor: nFFT \(config.nFFT) must be even")
-        precondition(config.hopLength > 0 && config.nMels > 0 && config.nChroma > 0, "FeatureExtractor: sizes must be positive")
+        precondition(config.sampleRate > 0 && config.hopLength > 0 && config.nMels > 0 && config.nChroma > 0,
+                     "FeatureExtractor: sampleRate, hopLength, nMels and nChroma must be positive")
         precondition(config.nMFCC >= 0 && config.nMFCC <= config.nMels, "FeatureExtractor: nMFCC \(config.nMFCC) must be in 0...nMels")
         self.config = config
         bins = config.nFFT / 2 + 1
