@@ -30,6 +30,7 @@ public final class FeatureExtractor {
 
     private let window: [Double]      // float64 periodic Hann, as scipy returns it
     private let melBasis: [Float]      // [nMels, bins]
+    private let melBands: [MelBandGroup]
     private let dctMatrix: [Float]     // [nMFCC, nMels]
     private let fft: RealFFT
     private let pitchBinRange: Range<Int>
@@ -40,6 +41,7 @@ public final class FeatureExtractor {
     private let power = Scratch()      // [frames, bins], time-major |STFT|^2
     private let mel = Scratch()        // [nMels, frames]
     private let melDB = Scratch()      // [nMels, frames]
+    private let transposed = Scratch() // [frames, channels] products before transposition
     private var zcrCounts: [Int32] = []
     private var peakPitch: [Float] = []
     private var peakMag: [Float] = []
@@ -49,13 +51,15 @@ public final class FeatureExtractor {
     /// `nMFCC <= nMels`).
     public init(config: FeatureConfig = FeatureConfig()) {
         precondition(config.nFFT >= 2 && config.nFFT % 2 == 0, "FeatureExtractor: nFFT \(config.nFFT) must be even")
-        precondition(config.hopLength > 0 && config.nMels > 0 && config.nChroma > 0, "FeatureExtractor: sizes must be positive")
+        precondition(config.sampleRate > 0 && config.hopLength > 0 && config.nMels > 0 && config.nChroma > 0,
+                     "FeatureExtractor: sampleRate, hopLength, nMels and nChroma must be positive")
         precondition(config.nMFCC >= 0 && config.nMFCC <= config.nMels, "FeatureExtractor: nMFCC \(config.nMFCC) must be in 0...nMels")
         self.config = config
         bins = config.nFFT / 2 + 1
         window = Filterbank.hannDouble(config.nFFT)
         melBasis = Filterbank.mel(sampleRate: config.sampleRate, nFFT: config.nFFT, nMels: config.nMels,
                                   fmin: Double(config.fmin), fmax: config.fmax.map(Double.init))
+        melBands = MelBandGroup.groups(of: melBasis, rows: config.nMels, columns: config.nFFT / 2 + 1)
         dctMatrix = Filterbank.dct(count: config.nMFCC, n: config.nMels)
         fft = RealFFT(size: config.nFFT)
         // piptrack's feasible band: fmin=150 <= f < min(4000, sr/2).
@@ -201,7 +205,8 @@ public final class FeatureExtractor {
                 if lo > 0 { input.update(repeating: 0, count: Swift.min(lo, nFFT)) }
                 if hi < nFFT { (input + Swift.max(hi, 0)).update(repeating: 0, count: nFFT - Swift.max(hi, 0)) }
                 if lo < hi {
-                    for i in lo..<hi { input[i] = w[i] * Double(x[start + i]) }
+                    let xs = x.baseAddress! + start, wp = w.baseAddress!
+                    for i in lo..<hi { input[i] = wp[i] * Double(xs[i]) }
                 }
                 fft.execute()
                 // librosa: complex128 -> complex64, np.abs -> float32, then squared in float32.
@@ -217,10 +222,25 @@ public final class FeatureExtractor {
     /// Mel power `[nMels, frames]` from `power`.
     private func computeMel() {
         mel.reserve(config.nMels * frames)
+        transposed.reserve(config.nMels * frames)
+        // The filterbank is banded: one product per group of adjacent bands over just the bins
+        // the group covers (the skipped entries are exact zeros, so the sums are the same).
         melBasis.withUnsafeBufferPointer { m in
-            BLAS.gemm(transB: true, m: config.nMels, n: frames, k: bins,
-                      a: m.baseAddress!, lda: bins, b: power.p, ldb: bins, c: mel.p, ldc: frames)
+            for g in melBands {
+                guard !g.columns.isEmpty else {
+                    for t in 0..<frames {
+                        (transposed.p + t * config.nMels + g.rows.lowerBound).update(repeating: 0, count: g.rows.count)
+                    }
+                    continue
+                }
+                // [frames, rows] = P[:, cols] . M[rows, cols]^T (both operands row-contiguous).
+                BLAS.gemm(transB: true, m: frames, n: g.rows.count, k: g.columns.count,
+                          a: power.p + g.columns.lowerBound, lda: bins,
+                          b: m.baseAddress! + g.rows.lowerBound * bins + g.columns.lowerBound, ldb: bins,
+                          c: transposed.p + g.rows.lowerBound, ldc: config.nMels)
+            }
         }
+        transpose(transposed.p, rows: frames, columns: config.nMels, into: mel.p)
     }
 
     /// power_to_db of the mel power into `melDB`.
@@ -254,10 +274,12 @@ public final class FeatureExtractor {
     private func computeChroma(tuning: Double, into dst: UnsafeMutablePointer<Float>) {
         let fb = chromaFilterbank(tuning: tuning)
         let nc = config.nChroma, t = frames
+        transposed.reserve(nc * t)
         fb.withUnsafeBufferPointer { c in
-            BLAS.gemm(transB: true, m: nc, n: t, k: bins, a: c.baseAddress!, lda: bins,
-                      b: power.p, ldb: bins, c: dst, ldc: t)
+            BLAS.gemm(transB: true, m: t, n: nc, k: bins, a: power.p, lda: bins,
+                      b: c.baseAddress!, ldb: bins, c: transposed.p, ldc: nc)
         }
+        transpose(transposed.p, rows: t, columns: nc, into: dst)
         // util.normalize(norm=inf, axis=chroma): frames whose max is below the smallest normal
         // float32 (librosa's `tiny`) are left as they are.
         for j in 0..<t {
@@ -280,12 +302,10 @@ public final class FeatureExtractor {
         let refScale = Float(0.1)
         for t in 0..<frames {
             let s = power.p + t * nb
-            var mx = -Float.infinity
-            for f in 0..<nb { mx = Swift.max(mx, s[f]) }
-            let ref = refScale * mx
+            let ref = refScale * maxElement(s, count: nb)
             @inline(__always) func masked(_ f: Int) -> Float { s[f] > ref ? s[f] : 0 }
-            for f in range {
-                let v = masked(f)
+            for f in range where s[f] > ref {   // a masked zero is never a local maximum
+                let v = s[f]
                 let isMax: Bool
                 if f == 0 { isMax = false }
                 else if f == nb - 1 { isMax = v > masked(f - 1) }
@@ -313,10 +333,14 @@ public final class FeatureExtractor {
         }
         guard !peakMag.isEmpty else { return 0 }
         let threshold = median(peakMag)
-        var selected: [Float] = []
-        selected.reserveCapacity(peakPitch.count)
-        for i in 0..<peakPitch.count where peakMag[i] >= threshold { selected.append(peakPitch[i]) }
-        return Spectral.pitchTuning(selected, resolution: 0.01, binsPerOctave: config.nChroma)
+        // Keep the pitches of peaks at or above the median magnitude (compacted in place).
+        var kept = 0
+        for i in 0..<peakPitch.count where peakMag[i] >= threshold {
+            peakPitch[kept] = peakPitch[i]
+            kept += 1
+        }
+        peakPitch.removeLast(peakPitch.count - kept)
+        return Spectral.pitchTuning(peakPitch, resolution: 0.01, binsPerOctave: config.nChroma)
     }
 
     /// numpy.median of float32 values (mean of the middle two computed in float32).
@@ -343,11 +367,65 @@ extension FeatureExtractor: Sendable {}
 /// peak picking of `estimate_tuning` identical to librosa's on flat spectra.
 @inline(__always)
 func numpyComplexAbs(_ re: Float, _ im: Float) -> Float {
+    // Branch-free so the loop vectorises; inputs are finite (numpy's inf/nan special cases are
+    // not needed), and larger == 0 gives r = 0 as numpy's masked divide does.
     let a = abs(re), b = abs(im)
     let larger = Swift.max(a, b), smaller = Swift.min(a, b)
-    guard larger != 0, smaller != .infinity else { return larger == 0 ? 0 : .infinity }
-    let r = smaller / larger
+    let r = smaller / (larger > 0 ? larger : 1)
     return Float(1).addingProduct(r, r).squareRoot() * larger
+}
+
+/// Adjacent rows of a banded filterbank and the columns where any of them is non-zero.
+struct MelBandGroup {
+    /// Filterbank rows of the group.
+    let rows: Range<Int>
+    /// Columns holding all of the group's non-zero weights (empty if there are none).
+    let columns: Range<Int>
+
+    /// Groups of `size` rows of a row-major `[rows, columns]` matrix.
+    static func groups(of w: [Float], rows: Int, columns: Int, size: Int = 16) -> [MelBandGroup] {
+        stride(from: 0, to: rows, by: size).map { r0 in
+            let r = r0..<Swift.min(rows, r0 + size)
+            var lo = columns, hi = 0
+            for i in r {
+                for j in 0..<columns where w[i * columns + j] != 0 {
+                    lo = Swift.min(lo, j)
+                    hi = Swift.max(hi, j + 1)
+                }
+            }
+            return MelBandGroup(rows: r, columns: lo < hi ? lo..<hi : 0..<0)
+        }
+    }
+}
+
+/// Writes the transpose of a row-major `[rows, columns]` matrix into `dst` (`[columns, rows]`).
+func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
+    let block = 32
+    for r0 in stride(from: 0, to: rows, by: block) {
+        let r1 = Swift.min(rows, r0 + block)
+        for c0 in stride(from: 0, to: columns, by: block) {
+            let c1 = Swift.min(columns, c0 + block)
+            for r in r0..<r1 {
+                for c in c0..<c1 { dst[c * rows + r] = src[r * columns + c] }
+            }
+        }
+    }
+}
+
+/// Largest of `count` floats (no NaNs expected), with four independent running maxima.
+@inline(__always)
+func maxElement(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0
+    var i = 0
+    while i + 4 <= count {
+        m0 = p[i] > m0 ? p[i] : m0
+        m1 = p[i + 1] > m1 ? p[i + 1] : m1
+        m2 = p[i + 2] > m2 ? p[i + 2] : m2
+        m3 = p[i + 3] > m3 ? p[i + 3] : m3
+        i += 4
+    }
+    while i < count { m0 = p[i] > m0 ? p[i] : m0; i += 1 }
+    return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
 }
 
 /// Hoare-style quickselect: puts the k-th smallest at index k (smaller left, larger right) and returns it.

@@ -44,17 +44,18 @@ public enum Spectral {
         let threshold: Float = 1e-10
         @inline(__always) func negative(_ v: Float) -> Bool { v < -threshold }
         counts.withUnsafeMutableBufferPointer { cum in
-            // cum[p] = crossings between padded samples (q-1, q) for q in 1...p.
-            let first = negative(x[0]), last = negative(x[n - 1])
-            var prev = first, total: Int32 = 0
-            cum[0] = 0
-            for p in 1..<length {
-                let s: Bool
-                if p < half { s = first } else if p >= half + n { s = last } else { s = negative(x[p - half]) }
-                if s != prev { total += 1 }
+            // cum[p] = crossings between padded samples (q-1, q) for q in 1...p. The edge padding
+            // repeats x[0] and x[n-1], so crossings only occur between real samples.
+            cum.baseAddress!.update(repeating: 0, count: half + 1)
+            var total: Int32 = 0
+            var prev = negative(x[0])
+            for i in 1..<n {
+                let s = negative(x[i])
+                total &+= s != prev ? 1 : 0
                 prev = s
-                cum[p] = total
+                cum[half + i] = total
             }
+            (cum.baseAddress! + half + n).update(repeating: total, count: length - half - n)
             let scale = 1 / Double(frameLength)
             for t in 0..<frames {
                 let s = t * hopLength
