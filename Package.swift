@@ -46,6 +46,7 @@ let package = Package(
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
         .testTarget(name: "CoreTests", dependencies: ["SERCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]
 )
