@@ -1,0 +1,130 @@
+import Foundation
+
+/// Errors describing an STA-CNN configuration that cannot be built.
+public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
+    /// A setting is out of range; `reason` says which and why.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(reason): return "invalid STA-CNN configuration: \(reason)"
+        }
+    }
+}
+
+/// Hyper-parameters of the STA-CNN model (paper section III): FF input -> LFE (Conv1D k3 + ReLU +
+/// MaxPool, repeated) -> CFE (BiLSTM) -> GFE (multi-head self-attention summed over positions) ->
+/// dense + softmax.
+///
+/// Saved as JSON inside every model file. The paper fixes only the kernel size (3); the other
+/// defaults are chosen here, each with its reason below.
+public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
+    /// Channels of the fused feature matrix (FF layer). Default 181 = 128 mel-dB + 12 chroma +
+    /// 40 MFCC + 1 ZCR, the default `FeatureConfig`.
+    public var inputChannels: Int = 181
+    /// Number of emotion classes. Default 7 (EMODB, SAVEE); set from the corpus labels.
+    public var numClasses: Int = 7
+    /// Output channels of each LFE convolution; the paper has three (Conv1-3). Default
+    /// `[128, 128, 128]`: wide enough for 181 input channels, small enough for the corpora's few
+    /// hundred clips (about 0.3 M parameters in the LFE).
+    public var convChannels: [Int] = [128, 128, 128]
+    /// Convolution kernel size; 3 as in the paper (TABLE III). Odd, "same" padding.
+    public var kernelSize: Int = 3
+    /// Max-pooling window and stride; 2 halves the sequence after each convolution (about
+    /// 151 -> 18 frames for a 3.5 s clip), which keeps the BiLSTM and attention cheap. Only 2 is
+    /// implemented.
+    public var poolSize: Int = 2
+    /// Hidden units per direction of the CFE BiLSTM. Default 64, so the BiLSTM output is 128 wide,
+    /// matching the convolution width and dividing evenly into the attention heads.
+    public var lstmHidden: Int = 64
+    /// Attention heads in the GFE. Default 4 (32 dimensions per head over a 128-wide input): the
+    /// paper uses "multi-head" attention without a count; 4 is the usual choice at this width.
+    public var heads: Int = 4
+    /// Dropout probability, applied after the LFE and before the classifier. Default 0.3:
+    /// moderate regularisation for corpora of 500-5500 clips, with the paper's L2 1e-3 in the optimiser.
+    public var dropout: Float = 0.3
+    /// Keep the CFE (BiLSTM). Set false for the ablation without context features; the GFE then
+    /// attends over the LFE output directly.
+    public var useCFE: Bool = true
+    /// Keep the GFE (attention). Set false for the ablation without global features; the
+    /// sequence is then averaged over its valid positions (a mean rather than the paper's sum,
+    /// so the classifier's input does not grow with the clip length).
+    public var useGFE: Bool = true
+
+    /// The defaults, with the given input channels and classes.
+    public init(inputChannels: Int = 181, numClasses: Int = 7) {
+        self.inputChannels = inputChannels
+        self.numClasses = numClasses
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case inputChannels, numClasses, convChannels, kernelSize, poolSize, lstmHidden, heads, dropout, useCFE, useGFE
+    }
+
+    /// Decodes a configuration; absent keys take their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = STACNNConfig()
+        inputChannels = try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? d.inputChannels
+        numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
+        convChannels = try c.decodeIfPresent([Int].self, forKey: .convChannels) ?? d.convChannels
+        kernelSize = try c.decodeIfPresent(Int.self, forKey: .kernelSize) ?? d.kernelSize
+        poolSize = try c.decodeIfPresent(Int.self, forKey: .poolSize) ?? d.poolSize
+        lstmHidden = try c.decodeIfPresent(Int.self, forKey: .lstmHidden) ?? d.lstmHidden
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
+        useCFE = try c.decodeIfPresent(Bool.self, forKey: .useCFE) ?? d.useCFE
+        useGFE = try c.decodeIfPresent(Bool.self, forKey: .useGFE) ?? d.useGFE
+    }
+
+    /// Width of the LFE output.
+    public var lfeChannels: Int { convChannels.last ?? inputChannels }
+    /// Width of the sequence entering the GFE (BiLSTM output, or the LFE output without CFE).
+    public var sequenceChannels: Int { useCFE ? 2 * lstmHidden : lfeChannels }
+
+    /// Throws `ModelConfigError.invalid` when the configuration cannot be built.
+    public func validate() throws {
+        func bad(_ s: String) -> ModelConfigError { .invalid(s) }
+        guard inputChannels > 0 else { throw bad("inputChannels \(inputChannels) must be positive") }
+        guard numClasses >= 2 else { throw bad("numClasses \(numClasses) must be at least 2") }
+        guard !convChannels.isEmpty, convChannels.allSatisfy({ $0 > 0 }) else { throw bad("convChannels \(convChannels) must be non-empty and positive") }
+        guard kernelSize > 0, kernelSize % 2 == 1 else { throw bad("kernelSize \(kernelSize) must be odd") }
+        guard poolSize == 2 else { throw bad("poolSize \(poolSize): only 2 is implemented") }
+        guard !useCFE || lstmHidden > 0 else { throw bad("lstmHidden \(lstmHidden) must be positive") }
+        guard !useGFE || (heads > 0 && sequenceChannels % heads == 0) else {
+            throw bad("heads \(heads) must divide the attention width \(sequenceChannels)")
+        }
+        guard dropout >= 0, dropout < 1 else { throw bad("dropout \(dropout) must be in [0, 1)") }
+    }
+
+    /// Names and shapes of the parameters, in PyTorch `state_dict` order.
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        var out: [(String, [Int])] = []
+        var cin = inputChannels
+        for (i, c) in convChannels.enumerated() {
+            out.append(("lfe.\(i).weight", [c, cin, kernelSize])); out.append(("lfe.\(i).bias", [c]))
+            cin = c
+        }
+        if useCFE {
+            let h = lstmHidden
+            for s in ["", "_reverse"] {
+                out += [("cfe.weight_ih_l0\(s)", [4 * h, cin]), ("cfe.weight_hh_l0\(s)", [4 * h, h]),
+                        ("cfe.bias_ih_l0\(s)", [4 * h]), ("cfe.bias_hh_l0\(s)", [4 * h])]
+            }
+            cin = 2 * h
+        }
+        if useGFE {
+            out += [("gfe.in_proj_weight", [3 * cin, cin]), ("gfe.in_proj_bias", [3 * cin]),
+                    ("gfe.out_proj.weight", [cin, cin]), ("gfe.out_proj.bias", [cin])]
+        }
+        out += [("classifier.weight", [numClasses, cin]), ("classifier.bias", [numClasses])]
+        return out
+    }
+
+    /// JSON text (sorted keys), as stored in model files.
+    public func jsonString() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

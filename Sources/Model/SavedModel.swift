@@ -1,0 +1,151 @@
+import Foundation
+import SERCore
+import SERFeatures
+
+/// Errors reading or writing a model file; each names the file.
+public enum ModelFileError: Error, CustomStringConvertible, Equatable {
+    /// The file cannot be read or written, or is not valid safetensors.
+    case unreadable(path: String, reason: String)
+    /// A required metadata entry is absent.
+    case missingMetadata(path: String, key: String)
+    /// A metadata entry cannot be decoded or is inconsistent.
+    case invalidMetadata(path: String, key: String, reason: String)
+    /// The configuration expects a tensor the file lacks.
+    case missingTensor(path: String, name: String)
+    /// The file has a tensor the configuration does not expect.
+    case unexpectedTensor(path: String, name: String)
+    /// A tensor's shape differs from the configuration's.
+    case shapeMismatch(path: String, name: String, expected: [Int], found: [Int])
+    /// A tensor holds NaN or infinity.
+    case nonFinite(path: String, name: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(p, r): return "\(p): cannot load model: \(r)"
+        case let .missingMetadata(p, k): return "\(p): not an STA-CNN model file: metadata '\(k)' is missing"
+        case let .invalidMetadata(p, k, r): return "\(p): metadata '\(k)' is invalid: \(r)"
+        case let .missingTensor(p, n): return "\(p): tensor '\(n)' is missing (file made with a different model configuration?)"
+        case let .unexpectedTensor(p, n): return "\(p): unexpected tensor '\(n)' (file made with a different model configuration?)"
+        case let .shapeMismatch(p, n, e, f): return "\(p): tensor '\(n)' has shape \(f), the configuration needs \(e)"
+        case let .nonFinite(p, n): return "\(p): tensor '\(n)' contains NaN or infinity"
+        }
+    }
+}
+
+/// Everything needed to run a trained model: configuration, weights (PyTorch `state_dict` names
+/// and layouts), label names, the feature settings and the standardiser fitted on the training data.
+///
+/// Stored as one safetensors file: the tensors are exactly the reference model's `state_dict`
+/// (so PyTorch's `load_state_dict(strict=True)` accepts them) and the rest is JSON in the metadata
+/// under `format`, `model_config`, `labels`, `feature_config` and `standardizer`.
+public struct SavedModel: Sendable {
+    /// Metadata value of `format`.
+    public static let formatTag = "ser-stacnn-1"
+
+    /// Model hyper-parameters.
+    public var config: STACNNConfig
+    /// Class names, index = class.
+    public var labels: [String]
+    /// Feature settings the model was trained with.
+    public var featureConfig: FeatureConfig
+    /// Per-channel standardisation fitted on the training data.
+    public var standardizer: Standardizer
+    /// Weights by parameter name.
+    public var weights: [String: Tensor]
+
+    /// Captures a model's current weights with its context.
+    public init(model: STACNN, labels: [String], featureConfig: FeatureConfig, standardizer: Standardizer) {
+        precondition(labels.count == model.config.numClasses, "SavedModel: \(labels.count) labels for \(model.config.numClasses) classes")
+        config = model.config
+        self.labels = labels
+        self.featureConfig = featureConfig
+        self.standardizer = standardizer
+        weights = model.stateDict()
+    }
+
+    /// The safetensors file contents.
+    public func safeTensors() -> SafeTensorsFile {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        func json<T: Encodable>(_ v: T) -> String { String(decoding: (try? enc.encode(v)) ?? Data(), as: UTF8.self) }
+        return SafeTensorsFile(tensors: weights, metadata: [
+            "format": Self.formatTag,
+            "model_config": config.jsonString(),
+            "labels": json(labels),
+            "feature_config": featureConfig.jsonString(),
+            "standardizer": json(standardizer),
+        ])
+    }
+
+    /// Writes the model file atomically.
+    public func write(to url: URL) throws {
+        do { try safeTensors().write(to: url) } catch let e as SafeTensorsError {
+            throw ModelFileError.unreadable(path: url.path, reason: e.description)
+        }
+    }
+
+    /// Reads and validates a model file: metadata present and consistent, tensors exactly those
+    /// of the stored configuration.
+    public static func read(from url: URL) throws -> SavedModel {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(contentsOf: url) } catch {
+            throw ModelFileError.unreadable(path: url.path, reason: "\(error)")
+        }
+        return try SavedModel(file: file, path: url.path)
+    }
+
+    /// Validates an already parsed file; `path` names it in errors.
+    public init(file: SafeTensorsFile, path: String) throws {
+        func meta(_ k: String) throws -> Data {
+            guard let v = file.metadata[k] else { throw ModelFileError.missingMetadata(path: path, key: k) }
+            return Data(v.utf8)
+        }
+        func decode<T: Decodable>(_ type: T.Type, _ k: String) throws -> T {
+            let d = try meta(k)
+            do { return try JSONDecoder().decode(T.self, from: d) } catch {
+                throw ModelFileError.invalidMetadata(path: path, key: k, reason: "cannot decode \(T.self) JSON")
+            }
+        }
+        let format = String(decoding: try meta("format"), as: UTF8.self)
+        guard format == Self.formatTag else {
+            throw ModelFileError.invalidMetadata(path: path, key: "format", reason: "'\(format)' is not '\(Self.formatTag)'")
+        }
+        config = try decode(STACNNConfig.self, "model_config")
+        do { try config.validate() } catch {
+            throw ModelFileError.invalidMetadata(path: path, key: "model_config", reason: "\(error)")
+        }
+        labels = try decode([String].self, "labels")
+        guard labels.count == config.numClasses else {
+            throw ModelFileError.invalidMetadata(path: path, key: "labels", reason: "\(labels.count) labels for \(config.numClasses) classes")
+        }
+        featureConfig = try decode(FeatureConfig.self, "feature_config")
+        guard featureConfig.channels == config.inputChannels else {
+            throw ModelFileError.invalidMetadata(path: path, key: "feature_config",
+                                                 reason: "\(featureConfig.channels) feature channels, model expects \(config.inputChannels)")
+        }
+        standardizer = try decode(Standardizer.self, "standardizer")
+        guard standardizer.channels == config.inputChannels, standardizer.std.count == standardizer.mean.count,
+              standardizer.std.allSatisfy({ $0 > 0 && $0.isFinite }), standardizer.mean.allSatisfy(\.isFinite) else {
+            throw ModelFileError.invalidMetadata(path: path, key: "standardizer",
+                                                 reason: "needs \(config.inputChannels) finite means and positive stds")
+        }
+        let expected = config.parameterShapes
+        let names = Set(expected.map(\.name))
+        if let extra = file.tensors.keys.sorted().first(where: { !names.contains($0) }) {
+            throw ModelFileError.unexpectedTensor(path: path, name: extra)
+        }
+        for (name, shape) in expected {
+            guard let t = file.tensors[name] else { throw ModelFileError.missingTensor(path: path, name: name) }
+            guard t.shape == shape else { throw ModelFileError.shapeMismatch(path: path, name: name, expected: shape, found: t.shape) }
+            guard t.data.allSatisfy(\.isFinite) else { throw ModelFileError.nonFinite(path: path, name: name) }
+        }
+        weights = file.tensors
+    }
+
+    /// A model holding these weights.
+    public func makeModel() throws -> STACNN {
+        let m = try STACNN(config: config)
+        try m.load(stateDict: weights)
+        return m
+    }
+}

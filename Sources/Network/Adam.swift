@@ -1,0 +1,76 @@
+/// Adam with coupled L2 regularisation, step for step the update of
+/// `torch.optim.Adam(params, lr, betas, eps, weight_decay)`:
+///
+/// ```
+/// g = grad + weightDecay * w
+/// m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+/// w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+/// ```
+///
+/// The decay is added to the gradient (classic L2, as the paper's "regularization coefficient"
+/// reads and as the PyTorch reference uses) rather than decoupled (AdamW), so the loss being
+/// minimised is the cross-entropy plus `weightDecay / 2 * |w|^2` and parity with PyTorch is exact.
+public final class Adam {
+    /// The parameters updated.
+    public let parameters: [Parameter]
+    /// Learning rate.
+    public var learningRate: Float
+    /// Decay of the first moment.
+    public let beta1: Float
+    /// Decay of the second moment.
+    public let beta2: Float
+    /// Added to the denominator.
+    public let epsilon: Float
+    /// L2 coefficient added to the gradient.
+    public var weightDecay: Float
+    /// Steps taken.
+    public private(set) var step = 0
+    private let m: [FloatBuffer], v: [FloatBuffer]
+
+    /// An optimiser with the paper's settings as defaults (lr 1e-4, L2 1e-3).
+    public init(parameters: [Parameter], learningRate: Float = 1e-4, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, weightDecay: Float = 1e-3) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        m = parameters.map { let b = FloatBuffer(); b.resizeZeroed($0.count); return b }
+        v = parameters.map { let b = FloatBuffer(); b.resizeZeroed($0.count); return b }
+    }
+
+    /// Applies one update from the current gradients.
+    public func update() {
+        step += 1
+        let bc1 = 1 - pow(beta1, Float(step)), bc2 = 1 - pow(beta2, Float(step))
+        let stepSize = learningRate / bc1, bc2Sqrt = bc2.squareRoot()
+        for (n, p) in parameters.enumerated() {
+            let mm = m[n].pointer, vv = v[n].pointer, w = p.value, g = p.grad
+            for i in 0..<p.count {
+                let gi = g[i] + weightDecay * w[i]
+                mm[i] = beta1 * mm[i] + (1 - beta1) * gi
+                vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi
+                w[i] -= stepSize * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
+            }
+        }
+    }
+
+    /// Scales all gradients so that their global L2 norm is at most `maxNorm`, as
+    /// `torch.nn.utils.clip_grad_norm_`; returns the norm before clipping.
+    @discardableResult
+    public static func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+        var sq: Double = 0
+        for p in parameters { for i in 0..<p.count { sq += Double(p.grad[i]) * Double(p.grad[i]) } }
+        let norm = Float(sq.squareRoot())
+        let coef = maxNorm / (norm + 1e-6)
+        if coef < 1 { for p in parameters { for i in 0..<p.count { p.grad[i] *= coef } } }
+        return norm
+    }
+}
+
+@inline(__always) private func pow(_ x: Float, _ y: Float) -> Float {
+    var r: Float = 1
+    for _ in 0..<Int(y) { r *= x }
+    return r
+}

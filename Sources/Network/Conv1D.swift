@@ -1,0 +1,148 @@
+import SERCore
+
+/// 1-D convolution over time with "same" padding (the paper's eq. 2, kernel 3), batched over
+/// variable-length sequences.
+///
+/// Positions outside `0..<lengths[b]` read as zero, so padding never leaks into valid outputs, and
+/// outputs at padded positions are exactly zero. The product is one `BLAS.gemm` over the valid
+/// rows of an im2col matrix.
+///
+/// Parameters (PyTorch `nn.Conv1d` layout): `weight (C_out, C_in, K)`, `bias (C_out)`.
+/// Initialisation as PyTorch: both U(-1/sqrt(C_in*K), 1/sqrt(C_in*K)).
+public final class Conv1D {
+    /// Kernel `(C_out, C_in, K)`.
+    public let weight: Parameter
+    /// Bias `(C_out)`.
+    public let bias: Parameter
+    /// Input channels C_in.
+    public let inChannels: Int
+    /// Output channels C_out.
+    public let outChannels: Int
+    /// Kernel size K (odd).
+    public let kernel: Int
+    /// When false, `backward` skips the input gradient (for a first layer fed with data).
+    public var computesInputGrad: Bool
+
+    /// Output `(B, T, C_out)`, zero at padded positions.
+    public let output = FloatBuffer()
+    /// Gradient of the loss with respect to the input, `(B, T, C_in)` (after `backward`).
+    public let inputGrad = FloatBuffer()
+
+    // Forward state.
+    private var layout = SequenceLayout(time: 1, lengths: [1])
+    private var rowStart: [Int] = []          // (B) first packed row of sequence b
+    /// im2col of the valid rows `(N, K * C_in)`, N = sum(lengths), column `k * C_in + c` holding
+    /// `x[b, t + k - K/2, c]` (zero outside the valid range). Cached for backward.
+    private let cols = FloatBuffer()
+    /// Weight permuted to `(C_out, K, C_in)` to match the im2col column order.
+    private let wPerm = FloatBuffer()
+    /// Packed output / output-gradient rows `(N, C_out)`.
+    private let packed = FloatBuffer()
+    /// Gradients of the im2col matrix `(N, K * C_in)` and of the permuted weight `(C_out, K, C_in)`.
+    private let dCols = FloatBuffer(), dWPerm = FloatBuffer()
+
+    /// A layer with PyTorch's default initialisation drawn from `rng`; `name` prefixes the parameter names.
+    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int = 3,
+                computesInputGrad: Bool = true, rng: inout SeededRandom) {
+        precondition(kernel % 2 == 1, "Conv1D: kernel \(kernel) must be odd for same padding")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.computesInputGrad = computesInputGrad
+        weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel])
+        bias = Parameter(name: "\(name).bias", shape: [outChannels])
+        let bound = 1 / Float(inChannels * kernel).squareRoot()
+        weight.initUniform(bound: bound, rng: &rng)
+        bias.initUniform(bound: bound, rng: &rng)
+    }
+
+    /// Parameters in `state_dict` order.
+    public var parameters: [Parameter] { [weight, bias] }
+
+    /// `x (B, T, C_in)` -> `output (B, T, C_out)`.
+    public func forward(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool = true) {
+        self.layout = layout
+        let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
+        let half = K / 2, width = K * C
+        rowStart = [Int](repeating: 0, count: B)
+        var n = 0
+        for b in 0..<B { rowStart[b] = n; n += layout.lengths[b] }
+        // Weight (C_out, C_in, K) -> (C_out, K, C_in).
+        wPerm.resize(O * width)
+        for o in 0..<O { for c in 0..<C { for k in 0..<K {
+            wPerm[o * width + k * C + c] = weight.value[(o * C + c) * K + k]
+        } } }
+        // im2col over valid rows.
+        cols.resize(n * width)
+        for b in 0..<B {
+            let len = layout.lengths[b]
+            for t in 0..<len {
+                let row = cols.pointer + (rowStart[b] + t) * width
+                for k in 0..<K {
+                    let src = t + k - half
+                    if src >= 0 && src < len {
+                        (row + k * C).update(from: x + (b * T + src) * C, count: C)
+                    } else {
+                        (row + k * C).update(repeating: 0, count: C)
+                    }
+                }
+            }
+        }
+        // packed (N, C_out) = cols (N, K*C_in) @ wPerm^T (K*C_in, C_out)
+        packed.resize(n * O)
+        BLAS.gemm(transB: true, m: n, n: O, k: width, a: cols.pointer, lda: width,
+                  b: wPerm.pointer, ldb: width, c: packed.pointer, ldc: O)
+        // Scatter into (B, T, C_out) with bias; zeros at padding.
+        output.resize(B * T * O)
+        for b in 0..<B {
+            let len = layout.lengths[b]
+            for t in 0..<len {
+                let dst = output.pointer + (b * T + t) * O, src = packed.pointer + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o] + bias.value[o] }
+            }
+        }
+        zeroPadding(output.pointer, layout, channels: O)
+    }
+
+    /// `dout (B, T, C_out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (B, T, C_in)`.
+    /// Gradients at padded positions of `dout` are ignored (those outputs are constant zero).
+    public func backward(_ dout: UnsafePointer<Float>) {
+        let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
+        let half = K / 2, width = K * C
+        let n = layout.validRows
+        // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
+        packed.resize(n * O)
+        for b in 0..<B {
+            for t in 0..<layout.lengths[b] {
+                let src = dout + (b * T + t) * O, dst = packed.pointer + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o]; bias.grad[o] += src[o] }
+            }
+        }
+        // dWPerm (C_out, K*C_in) = dPacked^T (C_out, N) @ cols (N, K*C_in)
+        dWPerm.resize(O * width)
+        BLAS.gemm(transA: true, m: O, n: width, k: n, a: packed.pointer, lda: O,
+                  b: cols.pointer, ldb: width, c: dWPerm.pointer, ldc: width)
+        for o in 0..<O { for c in 0..<C { for k in 0..<K {
+            weight.grad[(o * C + c) * K + k] += dWPerm[o * width + k * C + c]
+        } } }
+        guard computesInputGrad else { return }
+        // dCols (N, K*C_in) = dPacked (N, C_out) @ wPerm (C_out, K*C_in)
+        dCols.resize(n * width)
+        BLAS.gemm(m: n, n: width, k: O, a: packed.pointer, lda: O,
+                  b: wPerm.pointer, ldb: width, c: dCols.pointer, ldc: width)
+        // col2im: dx[b, t + k - half] += dCols[row, k]
+        inputGrad.resizeZeroed(B * T * C)
+        for b in 0..<B {
+            let len = layout.lengths[b]
+            for t in 0..<len {
+                let row = dCols.pointer + (rowStart[b] + t) * width
+                for k in 0..<K {
+                    let src = t + k - half
+                    guard src >= 0 && src < len else { continue }
+                    let dst = inputGrad.pointer + (b * T + src) * C, g = row + k * C
+                    for c in 0..<C { dst[c] += g[c] }
+                }
+            }
+        }
+    }
+}
