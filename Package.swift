@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora",
+                "SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports", "SERExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

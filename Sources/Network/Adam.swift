@@ -1,3 +1,5 @@
+import SERCore
+
 /// Adam with coupled L2 regularisation, step for step the update of
 /// `torch.optim.Adam(params, lr, betas, eps, weight_decay)`:
 ///
@@ -54,6 +56,31 @@ public final class Adam {
                 w[i] -= stepSize * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
             }
         }
+    }
+
+    /// The moment estimates as named tensors (`m.<parameter>`, `v.<parameter>`), for checkpoints.
+    public func momentState() -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (n, p) in parameters.enumerated() {
+            out["m." + p.name] = Tensor(shape: p.shape, data: Array(UnsafeBufferPointer(start: m[n].pointer, count: p.count)))
+            out["v." + p.name] = Tensor(shape: p.shape, data: Array(UnsafeBufferPointer(start: v[n].pointer, count: p.count)))
+        }
+        return out
+    }
+
+    /// Restores moment estimates and the step count saved by `momentState()`; returns false (and
+    /// changes nothing) when a tensor is missing or has the wrong size.
+    @discardableResult
+    public func restore(momentState state: [String: Tensor], step: Int) -> Bool {
+        for p in parameters {
+            guard state["m." + p.name]?.count == p.count, state["v." + p.name]?.count == p.count else { return false }
+        }
+        for (n, p) in parameters.enumerated() {
+            state["m." + p.name]!.data.withUnsafeBufferPointer { m[n].pointer.update(from: $0.baseAddress!, count: p.count) }
+            state["v." + p.name]!.data.withUnsafeBufferPointer { v[n].pointer.update(from: $0.baseAddress!, count: p.count) }
+        }
+        self.step = step
+        return true
     }
 
     /// Scales all gradients so that their global L2 norm is at most `maxNorm`, as

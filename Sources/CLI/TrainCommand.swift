@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import SERCorpora
+import SERExperiments
+import SERModel
+
+/// Model and optimisation flags shared by `ser train` and `ser baseline`.
+struct ExperimentOptions: ParsableArguments {
+    @Option(help: "Corpus: \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")).") var corpus: String
+    @Option(help: "Corpus folder (for manifest: the CSV file).") var data: String
+    @Option(name: .customLong("protocol"), help: "holdout (paper's 6:2:2), speaker-kfold, loso, loso-session.")
+    var protocolName: String = "holdout"
+    @Option(help: "Folds for speaker-kfold.") var folds: Int = 6
+    @Option(help: "Seeds, comma-separated (holdout: one split and run per seed).") var seeds: String = "0"
+    @Option(name: .customLong("fold"), help: "Run only this fold (repeatable), e.g. seed-0, fold-1, speaker-03.")
+    var onlyFolds: [String] = []
+    @Option(help: "Run folder.") var out: String
+    @Option(help: "Feature cache folder.") var cache: String = ".cache/features"
+    @OptionGroup var features: FeatureOptions
+
+    func spec() throws -> ExperimentSpec {
+        guard let kind = CorpusKind(rawValue: corpus.lowercased()) else {
+            throw ValidationError("unknown corpus '\(corpus)' (expected \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let proto = EvaluationProtocol(rawValue: protocolName) else {
+            throw ValidationError("unknown protocol '\(protocolName)' (expected \(EvaluationProtocol.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var s = ExperimentSpec(corpus: kind, data: data, protocolKind: proto)
+        s.folds = folds
+        s.seeds = try seeds.split(separator: ",").map {
+            guard let v = UInt64($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad seed '\($0)'") }
+            return v
+        }
+        guard !s.seeds.isEmpty else { throw ValidationError("--seeds is empty") }
+        s.onlyFolds = onlyFolds
+        s.features = try features.config()
+        return s
+    }
+}
+
+/// `ser train`: trains and evaluates STA-CNN under a protocol, writing a report.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train STA-CNN on a corpus under a protocol; evaluate each fold's best model on its test set; write the report.",
+        discussion: """
+        Example (the paper's 6:2:2 protocol, 5 seeds):
+          ser train --corpus ravdess --data ../shared/corpora/ravdess --protocol holdout --seeds 0,1,2,3,4 --out runs/ravdess-holdout
+        A killed run continues with the same command plus --resume. `ser evaluate --run DIR` recomputes the report.
+        """)
+
+    @OptionGroup var experiment: ExperimentOptions
+    @Option(help: "Most epochs.") var epochs: Int = TrainingConfig().epochs
+    @Option(help: "Early-stopping patience (epochs).") var patience: Int = TrainingConfig().patience
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "Adam learning rate.") var lr: Float = 1e-4
+    @Option(help: "L2 coefficient (coupled, as torch.optim.Adam weight_decay).") var l2: Float = 1e-3
+    @Option(help: "Channels of the three convolutions.") var conv: String = "256,256,256"
+    @Option(name: .customLong("lstm-hidden"), help: "BiLSTM hidden size per direction.") var lstmHidden: Int = 128
+    @Option(help: "Attention heads.") var heads: Int = 4
+    @Option(help: "Dropout rate.") var dropout: Float = 0.3
+    @Flag(name: .customLong("no-cfe"), help: "Ablation: without the BiLSTM (CFE).") var noCFE = false
+    @Flag(name: .customLong("no-gfe"), help: "Ablation: without self-attention (GFE).") var noGFE = false
+    @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false
+    @Flag(help: "Continue the run in --out.") var resume = false
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func run() throws {
+        var spec = try experiment.spec()
+        var m = STACNNConfig()
+        m.convChannels = try conv.split(separator: ",").map {
+            guard let v = Int($0), v > 0 else { throw ValidationError("bad --conv '\(conv)'") }
+            return v
+        }
+        m.lstmHidden = lstmHidden; m.heads = heads; m.dropout = dropout
+        m.useCFE = !noCFE; m.useGFE = !noGFE
+        spec.model = m
+        var t = TrainingConfig()
+        t.epochs = epochs; t.patience = patience; t.batchSize = batchSize; t.learningRate = lr; t.l2 = l2
+        if noMasking { t.masking = .none }
+        spec.training = t
+        var runner = ExperimentRunner(spec: spec, directory: URL(fileURLWithPath: experiment.out),
+                                      cacheDirectory: URL(fileURLWithPath: experiment.cache))
+        runner.progress = !quiet
+        let report = try runner.run(resume: resume)
+        print(report.summaryLine(directory: experiment.out))
+    }
+}
+
+/// `ser evaluate`: recomputes test metrics of a finished run's models and rewrites its report.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate the best model of every fold of a run on its test set and rewrite the report (Markdown, JSON, SVG).")
+
+    @Option(name: .customLong("run"), help: "Run folder written by `ser train`.") var runFolder: String
+    @Option(help: "Feature cache folder.") var cache: String = ".cache/features"
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func run() throws {
+        let dir = URL(fileURLWithPath: runFolder)
+        let specURL = dir.appendingPathComponent("spec.json")
+        guard let data = try? Data(contentsOf: specURL) else { throw ValidationError("\(specURL.path): not found; is \(runFolder) a run folder?") }
+        let spec = try JSONDecoder().decode(ExperimentSpec.self, from: data)
+        var runner = ExperimentRunner(spec: spec, directory: dir, cacheDirectory: URL(fileURLWithPath: cache))
+        runner.progress = !quiet
+        let report = try runner.evaluate()
+        print(report.summaryLine(directory: runFolder))
+    }
+}

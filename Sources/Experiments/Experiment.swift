@@ -1,0 +1,229 @@
+import Foundation
+import SERCore
+import SERCorpora
+import SERFeatures
+import SERModel
+import SERReports
+
+/// The evaluation protocols a run can follow.
+public enum EvaluationProtocol: String, Codable, Sendable, CaseIterable {
+    /// The paper's stratified random 6:2:2 train/validation/test split (one per seed).
+    case holdout
+    /// Speaker-independent k-fold (groups of speakers; RAVDESS: 6 folds of 4 actors).
+    case speakerKFold = "speaker-kfold"
+    /// Leave one speaker out (EMO-DB: 10 folds, SAVEE: 4).
+    case loso
+    /// Leave one session out (IEMOCAP).
+    case losoSession = "loso-session"
+}
+
+/// Everything that defines an experiment; saved as `spec.json` in the run folder so that a run
+/// can be resumed, re-evaluated and reproduced.
+public struct ExperimentSpec: Codable, Sendable, Equatable {
+    /// Corpus kind.
+    public var corpus: CorpusKind
+    /// Corpus folder.
+    public var data: String
+    /// Protocol.
+    public var protocolKind: EvaluationProtocol
+    /// Folds for `speaker-kfold`.
+    public var folds: Int = 6
+    /// Seeds: one split and one training run per seed for `holdout`; for the other protocols
+    /// the first seed is used for everything.
+    public var seeds: [UInt64] = [0]
+    /// Run only these folds (by name); empty = all.
+    public var onlyFolds: [String] = []
+    /// Feature settings.
+    public var features = FeatureConfig()
+    /// Model architecture (`inputChannels` and `numClasses` are filled in from data).
+    public var model = STACNNConfig()
+    /// Optimisation settings (`seed` is set per run).
+    public var training = TrainingConfig()
+
+    /// A spec with defaults.
+    public init(corpus: CorpusKind, data: String, protocolKind: EvaluationProtocol) {
+        self.corpus = corpus; self.data = data; self.protocolKind = protocolKind
+    }
+}
+
+/// Runs an experiment: loads the corpus, writes the split file, extracts (cached) features,
+/// trains one model per fold/seed and evaluates it on its test set, then writes the report.
+///
+/// Run folder: `spec.json`, `split.json`, `<fold>/checkpoint.safetensors`, `<fold>/model.safetensors`,
+/// `<fold>/result.json` (test metrics), `report.md`/`report.json`/SVG plots.
+public struct ExperimentRunner {
+    /// The experiment.
+    public var spec: ExperimentSpec
+    /// Run folder.
+    public var directory: URL
+    /// Feature cache root.
+    public var cacheDirectory: URL
+    /// Show progress bars.
+    public var progress = true
+    /// Called with a line of text per finished fold.
+    public var log: (String) -> Void = { print($0) }
+
+    /// A runner.
+    public init(spec: ExperimentSpec, directory: URL, cacheDirectory: URL) {
+        self.spec = spec; self.directory = directory; self.cacheDirectory = cacheDirectory
+    }
+
+    var specURL: URL { directory.appendingPathComponent("spec.json") }
+    var splitURL: URL { directory.appendingPathComponent("split.json") }
+
+    /// Loads the corpus and reports its problems through `log`.
+    public func loadCorpus() throws -> Corpus {
+        let corpus = try spec.corpus.loader.load(from: URL(fileURLWithPath: spec.data))
+        for p in corpus.problems { log("corpus: \(p)") }
+        return corpus
+    }
+
+    /// The split plan: read from `split.json` when present, otherwise made from the spec and written.
+    public func splitPlan(_ corpus: Corpus) throws -> SplitPlan {
+        if FileManager.default.fileExists(atPath: splitURL.path) {
+            let plan = try SplitPlan.read(from: splitURL)
+            try plan.validate(against: corpus)
+            return plan
+        }
+        let seed = spec.seeds.first ?? 0
+        let plan: SplitPlan
+        switch spec.protocolKind {
+        case .holdout:
+            var folds: [SplitFold] = []
+            var first: SplitPlan? = nil
+            for s in spec.seeds {
+                let p = try SplitProtocols.stratifiedHoldout(corpus, seed: s)
+                first = first ?? p
+                folds += p.folds.map { var f = $0; f.name = "seed-\(s)"; return f }
+            }
+            guard let base = first else { throw ExperimentError.invalidSetup("holdout needs at least one seed") }
+            plan = SplitPlan(corpus: corpus, protocolName: "holdout-6:2:2", seed: seed, speakerIndependent: false,
+                             validationSpeakerIndependent: false, testSetsPartitionCorpus: false,
+                             parameters: base.parameters.merging(["seeds": spec.seeds.map(String.init).joined(separator: ",")]) { $1 },
+                             folds: folds)
+        case .speakerKFold: plan = try SplitProtocols.speakerKFold(corpus, folds: spec.folds, seed: seed)
+        case .loso: plan = try SplitProtocols.leaveOneSpeakerOut(corpus, seed: seed)
+        case .losoSession: plan = try SplitProtocols.leaveOneSessionOut(corpus, seed: seed)
+        }
+        try plan.validate(against: corpus)
+        try plan.write(to: splitURL)
+        return plan
+    }
+
+    /// Trains (or resumes) every fold, evaluates each best model on its test set and writes the report.
+    public func run(resume: Bool) throws -> ExperimentReport {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: specURL.path) {
+            let old = try JSONDecoder().decode(ExperimentSpec.self, from: Data(contentsOf: specURL))
+            guard old == spec else {
+                throw ExperimentError.runMismatch(path: directory.path, reason: "holds a run with other settings (spec.json); choose a new --out folder")
+            }
+            guard resume else {
+                throw ExperimentError.runMismatch(path: directory.path, reason: "already holds this run; pass --resume to continue it or choose a new --out folder")
+            }
+        }
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(spec).write(to: specURL, options: .atomic)
+        let corpus = try loadCorpus()
+        let plan = try splitPlan(corpus)
+        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
+        let all = Array(Set(folds.flatMap { $0.train + $0.validation + $0.test }.map(\.url))).sorted { $0.path < $1.path }
+        let cache = FeatureCache(root: cacheDirectory, config: spec.features)
+        let feats = try cache.features(for: all, progress: progress)
+        let byURL = Dictionary(uniqueKeysWithValues: zip(all, feats))
+        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
+        func clips(_ entries: [CorpusEntry]) -> LabelledClips {
+            LabelledClips(features: entries.map { byURL[$0.url]! }, labels: entries.map { labelIndex[$0.label] ?? 0 })
+        }
+        var results: [FoldResult] = []
+        for fold in folds {
+            let foldDir = directory.appendingPathComponent(fold.name)
+            var model = spec.model
+            model.inputChannels = spec.features.channels
+            model.numClasses = corpus.labels.count
+            var training = spec.training
+            if spec.protocolKind == .holdout, let s = UInt64(fold.name.replacingOccurrences(of: "seed-", with: "")) { training.seed = s }
+            else { training.seed = spec.seeds.first ?? 0 }
+            let trainer = Trainer(directory: foldDir, modelConfig: model, config: training,
+                                  featureConfig: spec.features, labels: corpus.labels)
+            let outcome = try trainer.train(train: clips(fold.train), validation: clips(fold.validation),
+                                            resume: resume, progress: progress)
+            let metrics = try Self.test(outcome.model, clips(fold.test), labels: corpus.labels)
+            let r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
+                               trainCount: fold.train.count, validationCount: fold.validation.count)
+            try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
+            log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
+                       fold.name, (metrics.accuracy ?? 0) * 100, (metrics.unweightedAccuracy ?? 0) * 100,
+                       outcome.history.bestEpoch ?? 0, outcome.history.epochs.count))
+            results.append(r)
+        }
+        return try writeReport(results, plan: plan)
+    }
+
+    /// Test-set metrics of a saved model on clips (raw features; the model's standardiser is applied).
+    public static func test(_ saved: SavedModel, _ data: LabelledClips, labels: [String]) throws -> ClassificationMetrics {
+        let model = try saved.makeModel()
+        let xs = data.features.map(saved.standardizer.applied(to:))
+        let (_, pred) = try Evaluation.run(model, xs)
+        return ClassificationMetrics(confusion: try ConfusionMatrix(labels: labels, truth: data.labels, predicted: pred))
+    }
+
+    /// Builds and writes the Markdown/JSON/SVG report of finished folds.
+    public func writeReport(_ results: [FoldResult], plan: SplitPlan) throws -> ExperimentReport {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        var report = try ExperimentReport(
+            title: "STA-CNN on \(plan.corpus), \(plan.protocolName)", corpus: plan.corpus, protocolName: plan.protocolName,
+            settings: [
+                "features": spec.features.jsonString(),
+                "model": String(decoding: try enc.encode(spec.model), as: UTF8.self),
+                "training": String(decoding: try enc.encode(spec.training), as: UTF8.self),
+                "seeds": spec.seeds.map(String.init).joined(separator: ","),
+                "split": "split.json (fingerprint \(plan.entriesFingerprint))",
+            ],
+            folds: results,
+            notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."])
+        report.comparison = report.comparisonWithPaper()
+        try report.write(to: directory)
+        return report
+    }
+}
+
+extension ExperimentRunner {
+    /// Re-evaluates every fold's best model (`<fold>/model.safetensors`) on its test set and
+    /// rewrites the report; folds without a model are skipped with a log line.
+    public func evaluate() throws -> ExperimentReport {
+        let corpus = try loadCorpus()
+        let plan = try splitPlan(corpus)
+        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
+        let cache = FeatureCache(root: cacheDirectory, config: spec.features)
+        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
+        var results: [FoldResult] = []
+        for fold in folds {
+            let foldDir = directory.appendingPathComponent(fold.name)
+            let modelURL = foldDir.appendingPathComponent("model.safetensors")
+            guard FileManager.default.fileExists(atPath: modelURL.path) else { log("\(fold.name): no model, skipped"); continue }
+            let saved = try SavedModel.read(from: modelURL)
+            let feats = try cache.features(for: fold.test.map(\.url), progress: progress)
+            let metrics = try Self.test(saved, LabelledClips(features: feats, labels: fold.test.map { labelIndex[$0.label] ?? 0 }),
+                                        labels: corpus.labels)
+            var history: TrainingHistory? = nil
+            if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
+               let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
+            results.append(FoldResult(name: fold.name, metrics: metrics, history: history,
+                                      trainCount: fold.train.count, validationCount: fold.validation.count))
+            log(String(format: "%@: test accuracy %.2f%%", fold.name, (metrics.accuracy ?? 0) * 100))
+        }
+        guard !results.isEmpty else { throw ExperimentError.badRunFile(path: directory.path, reason: "no fold has a model.safetensors yet") }
+        return try writeReport(results, plan: plan)
+    }
+}
+
+extension ExperimentReport {
+    /// One line: corpus, protocol, runs, mean ± std accuracy and UA, and where the report is.
+    public func summaryLine(directory: String) -> String {
+        let acc = aggregate.accuracy.map { $0.n > 1 ? "\($0.percent()) % (± over \($0.n) runs)" : $0.percent() + " %" } ?? "-"
+        let ua = aggregate.unweightedAccuracy.map { $0.percent() + " %" } ?? "-"
+        return "\(corpus) \(protocolName): accuracy \(acc), UA \(ua); report: \(directory)/report.md"
+    }
+}

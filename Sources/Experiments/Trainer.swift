@@ -1,0 +1,191 @@
+import Foundation
+import SERCore
+import SERFeatures
+import SERModel
+import SERNetwork
+import SERReports
+
+/// Settings of one training run. Defaults: the paper's optimiser (Adam, lr 1e-4, L2 1e-3) and
+/// batch 32; epochs, patience, clipping and masking chosen on validation data.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    /// Most epochs to train.
+    public var epochs: Int = 200
+    /// Clips per batch.
+    public var batchSize: Int = 32
+    /// Adam learning rate (paper: 1e-4).
+    public var learningRate: Float = 1e-4
+    /// Coupled L2 coefficient (paper: 1e-3).
+    public var l2: Float = 1e-3
+    /// Stop after this many epochs without a better validation accuracy.
+    public var patience: Int = 40
+    /// Global gradient-norm clipping (nil: off).
+    public var clipNorm: Float? = 5
+    /// SpecAugment-style masking of training clips.
+    public var masking = FeatureMasking()
+    /// Seed of initialisation, shuffling, dropout and masking.
+    public var seed: UInt64 = 0
+
+    /// The defaults.
+    public init() {}
+}
+
+/// What a finished (or early-stopped) run produced.
+public struct TrainingOutcome: Sendable {
+    /// Per-epoch losses and accuracies, with the best epoch marked.
+    public var history: TrainingHistory
+    /// The best model (by validation accuracy), ready for prediction.
+    public var model: SavedModel
+}
+
+/// Labelled clips for training: raw (unstandardised) `[C, T]` feature matrices.
+public struct LabelledClips: Sendable {
+    /// Feature matrices.
+    public var features: [Tensor]
+    /// Class index of each.
+    public var labels: [Int]
+    /// Creates the set.
+    public init(features: [Tensor], labels: [Int]) { self.features = features; self.labels = labels }
+}
+
+/// Trains STA-CNN with early stopping on validation accuracy, keeping the best checkpoint.
+///
+/// Everything needed to continue is written after every epoch, atomically, to
+/// `<directory>/checkpoint.safetensors` (weights, Adam moments, history); `train(resume: true)`
+/// continues a run killed at any point (kill -9 included) from its last finished epoch, and
+/// gives the same result as an uninterrupted run: every random draw of an epoch comes from
+/// generators derived from (seed, epoch). The best model is `<directory>/model.safetensors`.
+public struct Trainer {
+    /// Run folder.
+    public let directory: URL
+    /// Model architecture.
+    public let modelConfig: STACNNConfig
+    /// Optimisation settings.
+    public let config: TrainingConfig
+    /// Feature settings (saved with the model).
+    public let featureConfig: FeatureConfig
+    /// Class names, index = label.
+    public let labels: [String]
+
+    /// A trainer writing into `directory`.
+    public init(directory: URL, modelConfig: STACNNConfig, config: TrainingConfig, featureConfig: FeatureConfig, labels: [String]) {
+        self.directory = directory; self.modelConfig = modelConfig; self.config = config
+        self.featureConfig = featureConfig; self.labels = labels
+    }
+
+    var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
+    /// The best model's file.
+    public var modelURL: URL { directory.appendingPathComponent("model.safetensors") }
+
+    /// Trains (or resumes) and returns the best model. `report` receives one line per epoch.
+    public func train(train: LabelledClips, validation: LabelledClips, resume: Bool = false,
+                      progress: Bool = true) throws -> TrainingOutcome {
+        guard !train.features.isEmpty, !validation.features.isEmpty else {
+            throw ExperimentError.invalidSetup("training needs non-empty training and validation sets")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let standardizer = Standardizer.fit(train.features)          // training data only
+        let trainX = train.features.map(standardizer.applied(to:))
+        let valX = validation.features.map(standardizer.applied(to:))
+        let model = try STACNN(config: modelConfig, seed: config.seed)
+        let adam = model.makeOptimizer(learningRate: config.learningRate, weightDecay: config.l2)
+        var history = TrainingHistory(epochs: [])
+        var best = (accuracy: -1.0, loss: Double.infinity, epoch: 0)
+        if resume, let state = try loadCheckpoint(model: model, adam: adam) { (history, best) = state }
+        let batches = (trainX.count + config.batchSize - 1) / config.batchSize
+        let bar = ProgressBar(total: (config.epochs - history.epochs.count) * batches, label: "train", unit: "batches", enabled: progress)
+        for epoch in stride(from: history.epochs.count + 1, through: config.epochs, by: 1) {
+            if epoch - best.epoch > config.patience && best.epoch > 0 { break }   // early stopping
+            let start = Date()
+            var rng = SeededRandom.derived(seed: config.seed, stream: UInt64(epoch))
+            model.reseedDropout(config.seed &* 1_000_003 &+ UInt64(epoch))
+            var order = Array(trainX.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var lossSum = 0.0
+            for b in 0..<batches {
+                let ids = order[(b * config.batchSize)..<min(order.count, (b + 1) * config.batchSize)]
+                let xs = ids.map { i -> Tensor in var x = trainX[i]; config.masking.apply(&x, rng: &rng); return x }
+                let batch = try Batch(features: xs, labels: ids.map { train.labels[$0] })
+                lossSum += Double(model.trainStep(batch, optimizer: adam, clipNorm: config.clipNorm)) * Double(ids.count)
+                bar.advance(status: "epoch \(epoch)/\(config.epochs) loss \(String(format: "%.3f", lossSum / Double((b * config.batchSize) + ids.count)))"
+                            + (best.epoch > 0 ? String(format: " best val %.1f%% @%d", best.accuracy * 100, best.epoch) : ""))
+            }
+            let (valLoss, valPred) = try Evaluation.run(model, valX, labels: validation.labels)
+            let valAcc = Double(zip(valPred, validation.labels).filter { $0 == $1 }.count) / Double(valX.count)
+            history.epochs.append(EpochRecord(epoch: epoch, trainLoss: lossSum / Double(trainX.count), validationLoss: valLoss,
+                                              validationAccuracy: valAcc, learningRate: Double(config.learningRate),
+                                              seconds: Date().timeIntervalSince(start)))
+            if valAcc > best.accuracy || (valAcc == best.accuracy && valLoss < best.loss) {
+                best = (valAcc, valLoss, epoch)
+                try SavedModel(model: model, labels: labels, featureConfig: featureConfig, standardizer: standardizer).write(to: modelURL)
+            }
+            history.bestEpoch = best.epoch
+            try saveCheckpoint(model: model, adam: adam, history: history, best: best)
+        }
+        bar.finish()
+        history.bestEpoch = best.epoch
+        return TrainingOutcome(history: history, model: try SavedModel.read(from: modelURL))
+    }
+
+    // MARK: checkpoints
+
+    func saveCheckpoint(model: STACNN, adam: Adam, history: TrainingHistory, best: (accuracy: Double, loss: Double, epoch: Int)) throws {
+        var file = SafeTensorsFile(tensors: model.stateDict())
+        for (k, v) in adam.momentState() { file["adam." + k] = v }
+        let enc = JSONEncoder()
+        file.metadata = [
+            "format": "ser-checkpoint-1",
+            "history": String(decoding: try enc.encode(history), as: UTF8.self),
+            "adam_step": "\(adam.step)",
+            "best": "\(best.accuracy) \(best.loss) \(best.epoch)",
+            "model_config": modelConfig.jsonString(),
+            "training_config": String(decoding: try enc.encode(config), as: UTF8.self),
+        ]
+        try file.write(to: checkpointURL)
+    }
+
+    /// Restores model, optimiser and history; nil when there is no checkpoint yet.
+    func loadCheckpoint(model: STACNN, adam: Adam) throws -> (TrainingHistory, (accuracy: Double, loss: Double, epoch: Int))? {
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else { return nil }
+        let path = checkpointURL.path
+        let file = try SafeTensorsFile(contentsOf: checkpointURL)
+        guard file.metadata["model_config"] == modelConfig.jsonString(),
+              let tc = file.metadata["training_config"]?.data(using: .utf8),
+              (try? JSONDecoder().decode(TrainingConfig.self, from: tc)) == config else {
+            throw ExperimentError.runMismatch(path: path, reason: "the checkpoint was made with other model or training settings; use a new run folder")
+        }
+        var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:]
+        for (k, v) in file.tensors {
+            if k.hasPrefix("adam.") { moments[String(k.dropFirst(5))] = v } else { weights[k] = v }
+        }
+        try model.load(stateDict: weights, path: path)
+        guard let step = file.metadata["adam_step"].flatMap(Int.init), adam.restore(momentState: moments, step: step),
+              let h = file.metadata["history"]?.data(using: .utf8), let history = try? JSONDecoder().decode(TrainingHistory.self, from: h),
+              let b = file.metadata["best"]?.split(separator: " "), b.count == 3,
+              let acc = Double(b[0]), let loss = Double(b[1]), let epoch = Int(b[2]) else {
+            throw ExperimentError.badRunFile(path: path, reason: "checkpoint lacks optimiser state or history")
+        }
+        return (history, (acc, loss, epoch))
+    }
+}
+
+/// Batched inference over clips.
+public enum Evaluation {
+    /// Mean loss (when labels are given) and predicted class of each standardised clip.
+    public static func run(_ model: STACNN, _ xs: [Tensor], labels: [Int]? = nil, batchSize: Int = 64) throws -> (loss: Double, predictions: [Int]) {
+        var preds: [Int] = [], lossSum = 0.0
+        for s in stride(from: 0, to: xs.count, by: batchSize) {
+            let range = s..<min(xs.count, s + batchSize)
+            let batch = try Batch(features: Array(xs[range]), labels: labels.map { Array($0[range]) } ?? [])
+            let z: Tensor
+            if labels != nil {
+                let out = model.forward(batch, training: false)
+                z = out.logits; lossSum += Double(out.loss) * Double(range.count)
+            } else {
+                z = model.logits(batch, training: false)
+            }
+            let k = z.shape[1]
+            for i in 0..<range.count { preds.append((0..<k).max { z[i, $0] < z[i, $1] } ?? 0) }
+        }
+        return (lossSum / Double(max(1, xs.count)), preds)
+    }
+}
