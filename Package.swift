@@ -60,6 +60,8 @@ let package = Package(
         .testTarget(name: "AudioTests", dependencies: ["SERAudio", "SERCore", "SERTestSupport"], path: "Tests/AudioTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
                     path: "Tests/FeaturesTests"),
+        .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERAudio", "SERCore", "SERFeatures", "SERModel", "SERTestSupport"],
+                    path: "Tests/ExperimentsTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]
