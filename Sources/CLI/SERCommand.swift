@@ -7,5 +7,5 @@ struct SER: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
-        subcommands: [FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, DemoSignalCommand.self])
+        subcommands: [FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self])
 }
