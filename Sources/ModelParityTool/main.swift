@@ -111,8 +111,13 @@ func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 
 
 func peakRSSMiB() -> Double {
     var u = rusage()
+    #if os(Linux)
     getrusage(RUSAGE_SELF.rawValue, &u)
-    return Double(u.ru_maxrss) / 1024
+    return Double(u.ru_maxrss) / 1024          // KiB on Linux
+    #else
+    getrusage(RUSAGE_SELF, &u)
+    return Double(u.ru_maxrss) / 1024 / 1024   // bytes on macOS
+    #endif
 }
 
 func speed(_ o: [String: String]) throws {
