@@ -49,6 +49,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CLI"),
+        // Writes the Swift side of the PyTorch parity check and times the model (benchmarks/model).
+        .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
+                          path: "Sources/ModelParityTool"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
