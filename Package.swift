@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
                     path: "Tests/FeaturesTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
-        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERTestSupport"],
+        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SERTestSupport"],
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
                     dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",

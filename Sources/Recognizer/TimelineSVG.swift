@@ -70,7 +70,7 @@ public enum TimelineSVG {
                 d += " L\(f(x(tx))) \(f(y(Double(v))))"
             }
             d += " L\(f(left + plotW)) \(f(top + plotH)) Z"
-            s += "<path d=\"\(d)\" fill=\"#1a1a1a\" fill-opacity=\"0.45\" stroke=\"#1a1a1a\" stroke-width=\"0.8\"/>\n"
+            s += "<path d=\"\(d)\" fill=\"#202020\" fill-opacity=\"0.28\" stroke=\"#202020\" stroke-width=\"0.8\"/>\n"
             let ty = y(Double(t.envelope.threshold))
             s += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(ty))\" y2=\"\(f(ty))\" stroke=\"#333\" stroke-dasharray=\"5 4\"/>\n"
             s += "<text x=\"\(f(left + plotW - 4))\" y=\"\(f(ty - 4))\" text-anchor=\"end\" fill=\"#333\" font-size=\"10\">VAD threshold \(f(Double(t.envelope.threshold), 0)) dBFS</text>\n"
