@@ -189,7 +189,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "status": "\(response.status.code)", "duration_ms": "\(String(format: "%.1f", ms))",
         ]
         if let failure { metadata["error"] = "\(failure.code): \(failure.message)" }
-        context.logger.log(level: response.status.code >= 500 ? .warning : .info, "request", metadata: metadata)
+        let level: Logger.Level = response.status.code == 503 ? .notice : (response.status.code >= 500 ? .warning : .info)
+        context.logger.log(level: level, "request", metadata: metadata)
         return response
     }
 }
