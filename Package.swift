@@ -10,11 +10,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ser", targets: ["CLI"]),
-        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel"]),
+        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERRecognizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The HTTP service (`ser serve`) only.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Native libraries from Debian, found through pkg-config.
@@ -41,10 +43,21 @@ let package = Package(
                 dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
                 path: "Sources/Experiments"),
         .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
+        // The library entry point: file/samples/bytes -> emotion prediction or timeline.
+        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio"], path: "Sources/Recognizer"),
+        // The HTTP service on Hummingbird 2.
+        .target(name: "SERService",
+                dependencies: [
+                    "SERRecognizer", "SERAudio",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Sources/Service"),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports", "SERExperiments",
+                "SERRecognizer", "SERService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -66,6 +79,13 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERAudio", "SERCore", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/ExperimentsTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
+        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SERTestSupport"],
+                    path: "Tests/RecognizerTests"),
+        .testTarget(name: "ServiceTests",
+                    dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",
+                                   .product(name: "Hummingbird", package: "hummingbird"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    path: "Tests/ServiceTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]
 )

@@ -1,0 +1,225 @@
+import Foundation
+import SERAudio
+
+/// Settings of an ``EmotionRecognizer``.
+public struct RecognizerOptions: Sendable, Equatable {
+    /// Longest recording accepted, in seconds; `nil` for no limit (default). Files are checked from
+    /// their header before decoding when possible.
+    public var maxDuration: Double?
+    /// Frames per block when decoding files (the streaming granularity of ``EmotionRecognizer/timeline(file:options:)``).
+    public var blockFrames: Int
+
+    /// No duration limit, 64 Ki-frame decode blocks.
+    public init(maxDuration: Double? = nil, blockFrames: Int = 65536) {
+        self.maxDuration = maxDuration
+        self.blockFrames = blockFrames
+    }
+}
+
+/// The library entry point: recognises the emotion of a recording (a file, bytes in memory or
+/// samples), or follows it over time in a long recording.
+///
+/// Audio is decoded and resampled to the classifier's rate (``SERAudio/AudioDecoder``), mixed to
+/// mono, and passed to the ``ClipClassifier``. ``recognize(file:)`` classifies the whole clip at
+/// once; ``timeline(file:options:)`` classifies sliding windows over the speech found by a
+/// ``VoiceActivityDetector`` and merges them into segments, decoding files twice in a streaming
+/// fashion (levels first, then windows) so memory stays bounded by the window length.
+///
+/// The value is `Sendable` and immutable; calls may run concurrently when the classifier allows it.
+///
+/// ```swift
+/// let recognizer = EmotionRecognizer(classifier: try loadClassifier(modelPath: "model.safetensors"))
+/// let p = try recognizer.recognize(file: URL(fileURLWithPath: "a.wav"))
+/// print(p.emotion, p.confidence)
+/// let t = try recognizer.timeline(file: url, options: SegmentOptions(window: 3, hop: 1.5))
+/// try TimelineSVG.render(t).write(toFile: "t.svg", atomically: true, encoding: .utf8)
+/// ```
+public struct EmotionRecognizer: Sendable {
+    /// The model.
+    public let classifier: any ClipClassifier
+    /// The settings.
+    public let options: RecognizerOptions
+    /// The classifier's labels (cached).
+    public let labels: [String]
+
+    /// A recognizer around `classifier`.
+    public init(classifier: any ClipClassifier, options: RecognizerOptions = .init()) {
+        self.classifier = classifier
+        self.options = options
+        self.labels = classifier.labels
+    }
+
+    private var audioOptions: AudioOptions {
+        AudioOptions(sampleRate: classifier.sampleRate, maxDuration: options.maxDuration, blockFrames: options.blockFrames)
+    }
+
+    // MARK: - Whole clips
+
+    /// The emotion of an audio file (any format the decoder reads).
+    public func recognize(file: URL) throws -> EmotionPrediction {
+        let clip = try audio { try AudioDecoder.load(contentsOf: file, options: audioOptions) }
+        return try classify(clip.samples, source: file.path)
+    }
+
+    /// The emotion of an audio file held in memory; `name` is used as the source in results and errors.
+    public func recognize(data: Data, name: String) throws -> EmotionPrediction {
+        let clip = try audio { try AudioDecoder.load(data: data, name: name, options: audioOptions) }
+        return try classify(clip.samples, source: name)
+    }
+
+    /// The emotion of mono `samples` at `sampleRate` (resampled to the classifier's rate when different).
+    public func recognize(samples: [Float], sampleRate: Int) throws -> EmotionPrediction {
+        let x = try prepare(samples: samples, sampleRate: sampleRate, source: "<samples>")
+        var p = try classify(x, source: "<samples>")
+        p.source = nil
+        return p
+    }
+
+    // MARK: - Timelines
+
+    /// The emotions over time of an audio file, decoded as a stream (two passes).
+    public func timeline(file: URL, options: SegmentOptions = .init()) throws -> Timeline {
+        try timeline(source: file.path, options: options) { body in
+            try audio { _ = try AudioDecoder.stream(contentsOf: file, options: audioOptions, body) }
+        }
+    }
+
+    /// The emotions over time of an audio file held in memory, decoded as a stream (two passes).
+    public func timeline(data: Data, name: String, options: SegmentOptions = .init()) throws -> Timeline {
+        try timeline(source: name, options: options) { body in
+            try audio { _ = try AudioDecoder.stream(data: data, name: name, options: audioOptions, body) }
+        }
+    }
+
+    /// The emotions over time of mono `samples` at `sampleRate`.
+    public func timeline(samples: [Float], sampleRate: Int, options: SegmentOptions = .init()) throws -> Timeline {
+        let x = try prepare(samples: samples, sampleRate: sampleRate, source: "<samples>")
+        var t = try timeline(source: "<samples>", options: options) { body in
+            try x.withUnsafeBufferPointer { try body($0) }
+        }
+        t.source = nil
+        return t
+    }
+
+    // MARK: - Pipeline
+
+    /// Delivers the samples (at the classifier's rate) in blocks, possibly several times.
+    private typealias SampleStream = ((UnsafeBufferPointer<Float>) throws -> Void) throws -> Void
+
+    private func timeline(source: String, options seg: SegmentOptions, _ stream: SampleStream) throws -> Timeline {
+        try seg.validate()
+        let rate = classifier.sampleRate
+        // Pass 1: frame levels only.
+        var levels = FrameLevels(options: seg.voiceActivity, sampleRate: rate)
+        try stream { levels.append($0) }
+        let total = levels.sampleCount
+        guard total > 0 else { throw RecognizerError.empty(source: source) }
+        let duration = Double(total) / Double(rate)
+        let frameLevels = levels.finished()
+        let vad = VoiceActivityDetector(options: seg.voiceActivity)
+        let hopSeconds = Double(levels.hop) / Double(rate)
+        let threshold = vad.threshold(levels: frameLevels)
+        let speech = seg.skipSilence
+            ? vad.regions(levels: frameLevels, hopSeconds: hopSeconds,
+                          frameSeconds: Double(levels.frameLength) / Double(rate), duration: duration)
+            : [TimeRange(start: 0, end: duration)]
+        let plan = WindowPlanner.plan(regions: speech, duration: duration, window: seg.window, hop: seg.hop)
+
+        // Pass 2: collect each planned window's samples as the stream goes by, classify it, and
+        // drop samples no later window needs.
+        let ranges = plan.map { w -> Range<Int> in
+            let a = min(total, max(0, Int((w.audio.start * Double(rate)).rounded())))
+            let b = min(total, max(a, Int((w.audio.end * Double(rate)).rounded())))
+            return a..<b
+        }
+        var windows: [TimelineWindow] = []
+        windows.reserveCapacity(plan.count)
+        if !plan.isEmpty {
+            var buffer: [Float] = []
+            var bufferStart = 0         // sample index of buffer[0]
+            var next = 0                // next window to classify
+            var position = 0            // samples seen
+            func flush(final: Bool) throws {
+                while next < plan.count, ranges[next].upperBound <= position || final {
+                    let r = ranges[next]
+                    let lo = max(0, r.lowerBound - bufferStart), hi = min(buffer.count, r.upperBound - bufferStart)
+                    let slice = lo < hi ? Array(buffer[lo..<hi]) : []
+                    let p = try probabilities(slice, source: source)
+                    let best = EmotionPrediction.argmax(p)
+                    windows.append(TimelineWindow(start: plan[next].audio.start, end: plan[next].audio.end, span: plan[next].span,
+                                                  emotion: labels[best], confidence: p[best], probabilities: p))
+                    next += 1
+                    let keepFrom = next < plan.count ? ranges[next].lowerBound : position
+                    let drop = min(buffer.count, max(0, keepFrom - bufferStart))
+                    if drop > 0 { buffer.removeFirst(drop); bufferStart += drop }
+                }
+            }
+            try stream { block in
+                // Skip samples before the next window entirely (silence between regions).
+                let blockStart = position
+                position += block.count
+                let needFrom = next < ranges.count ? ranges[next].lowerBound : position
+                if buffer.isEmpty { bufferStart = max(blockStart, needFrom) }
+                let from = max(0, bufferStart + buffer.count - blockStart)
+                if from < block.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: block[from...])) }
+                try flush(final: false)
+            }
+            try flush(final: true)
+        }
+        let segments = SegmentMerger.segments(windows: windows, regionOf: plan.map(\.region), labels: labels,
+                                              merge: seg.mergeAdjacent)
+        let envelope = SegmentMerger.envelope(levels: frameLevels, hopSeconds: hopSeconds, points: seg.envelopePoints,
+                                              threshold: threshold)
+        return Timeline(source: source, duration: duration, labels: labels, options: seg, speech: speech,
+                        windows: windows, segments: segments, envelope: envelope)
+    }
+
+    private func audio<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as AudioError {
+            switch e {
+            case let .tooLong(path, duration, limit): throw RecognizerError.tooLong(source: path, duration: duration, limit: limit)
+            default: throw RecognizerError.audio(e)
+            }
+        }
+    }
+
+    private func prepare(samples: [Float], sampleRate: Int, source: String) throws -> [Float] {
+        guard sampleRate > 0 else { throw RecognizerError.invalidSampleRate(source: source, sampleRate: sampleRate) }
+        guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            throw RecognizerError.nonFiniteSample(source: source, index: bad)
+        }
+        let duration = Double(samples.count) / Double(sampleRate)
+        if let limit = options.maxDuration, duration > limit {
+            throw RecognizerError.tooLong(source: source, duration: duration, limit: limit)
+        }
+        if sampleRate == classifier.sampleRate { return samples }
+        return try audio { try Resampler.resample(samples, from: sampleRate, to: classifier.sampleRate) }
+    }
+
+    private func classify(_ samples: [Float], source: String) throws -> EmotionPrediction {
+        guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
+        let p = try probabilities(samples, source: source)
+        return EmotionPrediction(source: source, labels: labels, probabilities: p,
+                                 duration: Double(samples.count) / Double(classifier.sampleRate))
+    }
+
+    /// Runs the classifier and checks its output: one finite, non-negative value per label with a
+    /// positive sum; the vector is renormalised to sum to 1.
+    private func probabilities(_ samples: [Float], source: String) throws -> [Float] {
+        var p: [Float]
+        do { p = try classifier.probabilities(samples: samples) } catch {
+            throw RecognizerError.classifier(source: source, reason: "\(error)")
+        }
+        guard p.count == labels.count else {
+            throw RecognizerError.invalidOutput(source: source, reason: "\(p.count) values for \(labels.count) labels")
+        }
+        guard p.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw RecognizerError.invalidOutput(source: source, reason: "values must be finite and non-negative")
+        }
+        let sum = p.reduce(0, +)
+        guard sum > 0 else { throw RecognizerError.invalidOutput(source: source, reason: "probabilities sum to 0") }
+        if abs(sum - 1) > 1e-6 { for i in p.indices { p[i] /= sum } }
+        return p
+    }
+}

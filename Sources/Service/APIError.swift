@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import SERAudio
+import SERRecognizer
+
+/// An error answered as JSON: `{"error": {"code": "…", "message": "…"}}` with an HTTP status.
+public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// HTTP status code.
+    public var status: Int
+    /// Machine-readable code (`empty_body`, `bad_audio`, `truncated_audio`, `unsupported_format`,
+    /// `body_too_large`, `audio_too_long`, `overloaded`, `not_found`, `invalid_parameter`, `internal`…).
+    public var code: String
+    /// Human-readable explanation.
+    public var message: String
+
+    /// An error with a status, code and message.
+    public init(status: Int, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    /// "status code: message".
+    public var description: String { "\(status) \(code): \(message)" }
+
+    /// The JSON body.
+    public var json: Data {
+        struct Body: Encodable { struct Inner: Encodable { var code: String; var message: String }; var error: Inner }
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return (try? e.encode(Body(error: .init(code: code, message: message)))) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
+    }
+
+    /// Maps any error of the request pipeline to its answer.
+    ///
+    /// Audio that no decoder recognises is 415; audio in a known container that is damaged,
+    /// truncated or empty is 400; too long is 413; a full work queue is 503.
+    public static func from(_ error: any Error, body: Data? = nil) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as WorkQueueError:
+            switch e {
+            case .full: return APIError(status: 503, code: "overloaded", message: e.description + "; retry later")
+            case .shutDown: return APIError(status: 503, code: "shutting_down", message: e.description)
+            }
+        case let e as MultipartError: return APIError(status: 400, code: "bad_multipart", message: e.description)
+        case let e as RecognizerError:
+            switch e {
+            case let .audio(a): return from(audio: a, body: body)
+            case .empty: return APIError(status: 400, code: "empty_audio", message: e.description)
+            case .tooLong: return APIError(status: 413, code: "audio_too_long", message: e.description)
+            case .nonFiniteSample, .invalidSampleRate: return APIError(status: 400, code: "bad_audio", message: e.description)
+            case .invalidOptions: return APIError(status: 400, code: "invalid_parameter", message: e.description)
+            case .classifier, .invalidOutput: return APIError(status: 500, code: "inference_failed", message: e.description)
+            }
+        case let e as AudioError: return from(audio: e, body: body)
+        case let e as HTTPError:
+            let status = Int(e.status.code)
+            let code: String
+            switch status {
+            case 404: code = "not_found"
+            case 405: code = "method_not_allowed"
+            case 413: code = "body_too_large"
+            default: code = status >= 500 ? "internal" : "bad_request"
+            }
+            return APIError(status: status, code: code, message: e.body ?? e.status.reasonPhrase)
+        case let e as any HTTPResponseError:
+            let status = Int(e.status.code)
+            return APIError(status: status, code: status == 413 ? "body_too_large" : (status >= 500 ? "internal" : "bad_request"),
+                            message: e.status.reasonPhrase)
+        default:
+            return APIError(status: 500, code: "internal", message: "internal error")
+        }
+    }
+
+    private static func from(audio e: AudioError, body: Data?) -> APIError {
+        switch e {
+        case .notAudio:
+            if let body, KnownContainer.sniff(body) != nil {
+                return APIError(status: 400, code: "bad_audio", message: e.description)
+            }
+            return APIError(status: 415, code: "unsupported_format", message: e.description)
+        case .unsupportedEncoding: return APIError(status: 415, code: "unsupported_encoding", message: e.description)
+        case .truncated: return APIError(status: 400, code: "truncated_audio", message: e.description)
+        case .empty: return APIError(status: 400, code: "empty_audio", message: e.description)
+        case .nonFiniteSample, .io: return APIError(status: 400, code: "bad_audio", message: e.description)
+        case .tooLong: return APIError(status: 413, code: "audio_too_long", message: e.description)
+        case .fileNotFound, .invalidOptions, .resampling: return APIError(status: 500, code: "internal", message: e.description)
+        }
+    }
+}
+
+/// Containers recognised by their first bytes, to tell damaged audio (400) from unknown formats (415).
+public enum KnownContainer: String, Sendable {
+    /// RIFF/WAVE, RF64, Wave64.
+    case wav
+    /// FLAC.
+    case flac
+    /// Ogg (Vorbis, Opus, FLAC).
+    case ogg
+    /// MPEG audio (ID3 tag or frame sync).
+    case mp3
+    /// AIFF / AIFF-C.
+    case aiff
+
+    /// The container whose signature `data` starts with, if any.
+    public static func sniff(_ data: Data) -> KnownContainer? {
+        let b = [UInt8](data.prefix(12))
+        func starts(_ s: String, at o: Int = 0) -> Bool {
+            let u = Array(s.utf8)
+            return b.count >= o + u.count && Array(b[o..<(o + u.count)]) == u
+        }
+        if starts("RIFF") || starts("RIFX") || starts("RF64") || starts("riff") { return .wav }
+        if starts("fLaC") { return .flac }
+        if starts("OggS") { return .ogg }
+        if starts("FORM") && (starts("AIFF", at: 8) || starts("AIFC", at: 8)) { return .aiff }
+        if starts("ID3") || (b.count >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0) { return .mp3 }
+        return nil
+    }
+}
