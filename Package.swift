@@ -44,7 +44,7 @@ let package = Package(
                 path: "Sources/Experiments"),
         .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         // The library entry point: file/samples/bytes -> emotion prediction or timeline.
-        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio"], path: "Sources/Recognizer"),
+        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERModel"], path: "Sources/Recognizer"),
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [

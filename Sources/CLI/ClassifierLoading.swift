@@ -1,27 +1,46 @@
-// TEMPORARY stub: replaced by the STA-CNN + features adapter (owned by the CLI lead).
-// Until then `--model fake:pitch` gives a deterministic stand-in so `ser predict`, `ser serve` and
-// benchmarks/service/bench.sh can be exercised end to end.
 import Foundation
 import SERRecognizer
 
 /// Why no classifier could be loaded.
 enum ClassifierLoadingError: Error, CustomStringConvertible {
-    /// The model adapter is not part of this build yet.
-    case noModelYet(path: String?)
+    /// No `--model` was given and no default model was found in the usual places.
+    case noDefaultModel(searched: [String])
 
     var description: String {
         switch self {
-        case let .noModelYet(path):
-            return "\(path ?? "<default model>"): no model yet: this build cannot load an STA-CNN classifier "
-                + "(the adapter has not landed; `--model fake:pitch` runs a stand-in for testing)"
+        case let .noDefaultModel(searched):
+            return "no model given and no default model found (looked at \(searched.joined(separator: ", "))); pass --model FILE or set SER_MODEL"
         }
     }
 }
 
-/// The classifier for `ser predict` / `ser serve` from a model file (`nil`: the default model).
+/// Where `ser` looks for the bundled default model when `--model` is not given, in order:
+/// `$SER_MODEL`, `models/default.safetensors` next to the checkout the binary was built in
+/// (`.build/<config>/ser`), in the current folder, and `/usr/local/share/ser/default.safetensors`.
+func defaultModelCandidates() -> [String] {
+    var list: [String] = []
+    if let env = ProcessInfo.processInfo.environment["SER_MODEL"], !env.isEmpty { list.append(env) }
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    for _ in 0..<4 {
+        list.append(dir.appendingPathComponent("models/default.safetensors").path)
+        dir = dir.deletingLastPathComponent()
+    }
+    list.append(FileManager.default.currentDirectoryPath + "/models/default.safetensors")
+    list.append("/usr/local/share/ser/default.safetensors")
+    return list
+}
+
+/// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, or the
+/// default model. `fake:pitch` gives a deterministic stand-in (for tests and service benchmarks).
 func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
     if modelPath == "fake:pitch" { return FakePitchClassifier() }
-    throw ClassifierLoadingError.noModelYet(path: modelPath)
+    if let modelPath { return try STACNNClassifier(contentsOf: URL(fileURLWithPath: modelPath)) }
+    let candidates = defaultModelCandidates()
+    guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        throw ClassifierLoadingError.noDefaultModel(searched: candidates)
+    }
+    return try STACNNClassifier(contentsOf: URL(fileURLWithPath: found))
 }
 
 /// A stand-in: "low" vs "high" from the share of the energy below ~500 Hz (two one-pole low-pass

@@ -1,0 +1,54 @@
+import Foundation
+import SERCore
+import SERFeatures
+import SERModel
+
+/// The real ``ClipClassifier``: fused features (FF layer) + standardisation + STA-CNN, from a
+/// model file written by `ser train`.
+///
+/// Thread-safe: each call borrows a (feature extractor, network) pair from a small pool, so
+/// concurrent calls never share buffers and a steady stream of calls allocates little.
+public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
+    /// Class names.
+    public let labels: [String]
+    /// The sample rate the model's features expect.
+    public let sampleRate: Int
+    /// The model file's contents.
+    public let model: SavedModel
+    private let lock = NSLock()
+    private var pool: [(FeatureExtractor, STACNN)] = []
+
+    /// Loads a model file. Throws `ModelFileError` naming the file for a damaged or foreign file.
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(model: SavedModel.read(from: url))
+    }
+
+    /// Wraps a loaded model.
+    public init(model: SavedModel) throws {
+        self.model = model
+        self.labels = model.labels
+        self.sampleRate = model.featureConfig.sampleRate
+        pool = [(FeatureExtractor(config: model.featureConfig), try model.makeModel())]
+    }
+
+    /// Class probabilities of a mono clip at ``sampleRate``.
+    public func probabilities(samples: [Float]) throws -> [Float] {
+        let worker = try borrow()
+        defer { giveBack(worker) }
+        var x = worker.0.extract(samples)
+        model.standardizer.apply(&x)
+        return try worker.1.predict(features: x)
+    }
+
+    private func borrow() throws -> (FeatureExtractor, STACNN) {
+        lock.lock()
+        if let w = pool.popLast() { lock.unlock(); return w }
+        lock.unlock()
+        return (FeatureExtractor(config: model.featureConfig), try model.makeModel())
+    }
+
+    private func giveBack(_ w: (FeatureExtractor, STACNN)) {
+        lock.lock(); defer { lock.unlock() }
+        if pool.count < 16 { pool.append(w) }
+    }
+}
