@@ -7,6 +7,6 @@ struct SER: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
-        subcommands: [FeaturesCommand.self, TrainCommand.self, EvaluateCommand.self, DemoSignalCommand.self,
-                      PredictCommand.self, ServeCommand.self])
+        subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
+                      EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self])
 }

@@ -227,3 +227,34 @@ extension ExperimentReport {
         return "\(corpus) \(protocolName): accuracy \(acc), UA \(ua); report: \(directory)/report.md"
     }
 }
+
+extension ExperimentRunner {
+    /// Fits the linear baseline (``LinearBaseline``) on every fold of the split and writes its report.
+    public func runBaseline() throws -> ExperimentReport {
+        let corpus = try loadCorpus()
+        let plan = try splitPlan(corpus)
+        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
+        let all = Array(Set(folds.flatMap { $0.train + $0.validation + $0.test }.map(\.url))).sorted { $0.path < $1.path }
+        let feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: all, progress: progress)
+        let byURL = Dictionary(uniqueKeysWithValues: zip(all, feats))
+        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
+        var results: [FoldResult] = []
+        for fold in folds {
+            func xy(_ e: [CorpusEntry]) -> ([Tensor], [Int]) { (e.map { byURL[$0.url]! }, e.map { labelIndex[$0.label] ?? 0 }) }
+            let (xtr, ytr) = xy(fold.train), (xva, yva) = xy(fold.validation), (xte, yte) = xy(fold.test)
+            let model = LinearBaseline(train: xtr, trainLabels: ytr, validation: xva, validationLabels: yva, classes: corpus.labels.count)
+            let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: yte, predicted: model.predict(xte)))
+            log(String(format: "%@: baseline test accuracy %.2f%% (L2 %g chosen on validation)", fold.name, (m.accuracy ?? 0) * 100, model.l2))
+            results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count))
+        }
+        var report = try ExperimentReport(
+            title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",
+            corpus: plan.corpus, protocolName: plan.protocolName,
+            settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))"],
+            folds: results,
+            notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."])
+        report.comparison = report.comparisonWithPaper(model: "Baseline: logistic regression")
+        try report.write(to: directory)
+        return report
+    }
+}

@@ -76,9 +76,12 @@ public struct Trainer {
     /// The best model's file.
     public var modelURL: URL { directory.appendingPathComponent("model.safetensors") }
 
-    /// Trains (or resumes) and returns the best model. `report` receives one line per epoch.
+    /// Trains (or resumes) and returns the best model.
+    ///
+    /// `epochLimit` stops after that many epochs in this call (as if the process were killed
+    /// there), leaving a checkpoint to resume from.
     public func train(train: LabelledClips, validation: LabelledClips, resume: Bool = false,
-                      progress: Bool = true) throws -> TrainingOutcome {
+                      progress: Bool = true, epochLimit: Int? = nil) throws -> TrainingOutcome {
         guard !train.features.isEmpty, !validation.features.isEmpty else {
             throw ExperimentError.invalidSetup("training needs non-empty training and validation sets")
         }
@@ -95,6 +98,7 @@ public struct Trainer {
         let bar = ProgressBar(total: (config.epochs - history.epochs.count) * batches, label: "train", unit: "batches", enabled: progress)
         for epoch in stride(from: history.epochs.count + 1, through: config.epochs, by: 1) {
             if epoch - best.epoch > config.patience && best.epoch > 0 { break }   // early stopping
+            if let limit = epochLimit, epoch > limit { break }
             let start = Date()
             var rng = SeededRandom.derived(seed: config.seed, stream: UInt64(epoch))
             model.reseedDropout(config.seed &* 1_000_003 &+ UInt64(epoch))

@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+import SERAudio
+import SERCore
+import SERExperiments
+import SERFeatures
+import SERModel
+import SERTestSupport
+
+/// Synthetic two-class clips: class 1 has a rising ramp in the first channels, class 0 a falling one.
+private func synthetic(_ n: Int, channels: Int = 6, seed: UInt64) -> LabelledClips {
+    var rng = SeededRandom(seed: seed)
+    var xs: [Tensor] = [], ys: [Int] = []
+    for i in 0..<n {
+        let y = i % 2, t = 12 + Int(rng.next() % 8)
+        var x = Tensor(shape: [channels, t])
+        for c in 0..<channels { for j in 0..<t {
+            let ramp = Float(j) / Float(t) - 0.5
+            x[c, j] = (c < 3 ? (y == 1 ? ramp : -ramp) * 2 : 0) + 0.3 * rng.nextNormal()
+        } }
+        xs.append(x); ys.append(y)
+    }
+    return LabelledClips(features: xs, labels: ys)
+}
+
+/// Feature settings with the synthetic clips' 6 channels (5 MFCC + ZCR), so saved models validate.
+private func sixChannels() -> FeatureConfig {
+    var f = FeatureConfig(); f.blocks = [.mfcc, .zcr]; f.nMFCC = 5; return f
+}
+
+private func smallModel() -> STACNNConfig {
+    var m = STACNNConfig(inputChannels: 6, numClasses: 2)
+    m.convChannels = [8, 8, 8]; m.lstmHidden = 4; m.heads = 2; m.dropout = 0.1
+    return m
+}
+
+final class TrainerTests: XCTestCase {
+    func testResumedRunEqualsUninterruptedRun() throws {
+        let train = synthetic(24, seed: 1), val = synthetic(8, seed: 2)
+        var cfg = TrainingConfig(); cfg.epochs = 4; cfg.batchSize = 8; cfg.learningRate = 3e-3; cfg.seed = 5
+        let a = try SharedData.temporaryDirectory(), b = try SharedData.temporaryDirectory()
+        func trainer(_ d: URL) -> Trainer {
+            Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["down", "up"])
+        }
+        let whole = try trainer(a).train(train: train, validation: val, progress: false)
+        // "Killed" after epoch 2, then resumed from the checkpoint by a fresh trainer.
+        _ = try trainer(b).train(train: train, validation: val, progress: false, epochLimit: 2)
+        let firstPart = try SafeTensorsFile(contentsOf: b.appendingPathComponent("checkpoint.safetensors"))
+        XCTAssertTrue(firstPart.metadata["history"]?.contains("\"epoch\":2") ?? false)
+        XCTAssertFalse(firstPart.metadata["history"]?.contains("\"epoch\":3") ?? true)
+        let resumed = try trainer(b).train(train: train, validation: val, resume: true, progress: false)
+        XCTAssertEqual(resumed.history.epochs.count, 4)
+        XCTAssertEqual(resumed.history.epochs.map(\.trainLoss), whole.history.epochs.map(\.trainLoss))
+        XCTAssertEqual(resumed.model.weights, whole.model.weights)
+        let ckA = try SafeTensorsFile(contentsOf: a.appendingPathComponent("checkpoint.safetensors"))
+        let ckB = try SafeTensorsFile(contentsOf: b.appendingPathComponent("checkpoint.safetensors"))
+        XCTAssertEqual(ckA.tensors, ckB.tensors)   // weights and Adam moments
+    }
+
+    func testResumeRefusesOtherSettings() throws {
+        let train = synthetic(8, seed: 1), val = synthetic(4, seed: 2)
+        var cfg = TrainingConfig(); cfg.epochs = 1; cfg.batchSize = 4
+        let d = try SharedData.temporaryDirectory()
+        _ = try Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["a", "b"])
+            .train(train: train, validation: val, progress: false)
+        cfg.learningRate = 1
+        XCTAssertThrowsError(try Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["a", "b"])
+            .train(train: train, validation: val, resume: true, progress: false)) { e in
+            guard case ExperimentError.runMismatch = e else { return XCTFail("\(e)") }
+        }
+    }
+
+    func testTrainingLearnsTheSyntheticTaskAndKeepsBestModel() throws {
+        let train = synthetic(48, seed: 3), val = synthetic(16, seed: 4), test = synthetic(16, seed: 9)
+        var cfg = TrainingConfig(); cfg.epochs = 25; cfg.batchSize = 8; cfg.learningRate = 5e-3; cfg.masking = .none
+        let d = try SharedData.temporaryDirectory()
+        let out = try Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["down", "up"])
+            .train(train: train, validation: val, progress: false)
+        let best = try XCTUnwrap(out.history.bestEpoch)
+        let bestAcc = try XCTUnwrap(out.history.epochs[best - 1].validationAccuracy)
+        XCTAssertEqual(bestAcc, out.history.epochs.compactMap(\.validationAccuracy).max())
+        let m = try ExperimentRunner.test(out.model, test, labels: ["down", "up"])
+        XCTAssertGreaterThanOrEqual(m.accuracy ?? 0, 0.9, "held-out accuracy on an easy synthetic task")
+    }
+}
+
+final class BaselineAndMaskingTests: XCTestCase {
+    func testBaselineSeparatesClassesByStatistics() {
+        let tr = synthetic(40, seed: 11), va = synthetic(10, seed: 12), te = synthetic(20, seed: 13)
+        // Classes that differ in level are separated by utterance means.
+        func shifted(_ c: LabelledClips) -> [Tensor] {
+            zip(c.features, c.labels).map { x, y in var x = x; for i in 0..<x.count { x.data[i] += Float(y) }; return x }
+        }
+        let m2 = LinearBaseline(train: shifted(tr), trainLabels: tr.labels, validation: shifted(va), validationLabels: va.labels, classes: 2)
+        let acc2 = Double(zip(m2.predict(shifted(te)), te.labels).filter { $0 == $1 }.count) / 20
+        XCTAssertEqual(acc2, 1.0)
+    }
+
+    func testMaskingZeroesSpansDeterministically() {
+        var x = Tensor(shape: [30, 40], data: [Float](repeating: 1, count: 1200)), y = x
+        var r1 = SeededRandom(seed: 3), r2 = SeededRandom(seed: 3)
+        var m = FeatureMasking(); m.maxChannels = 10
+        m.apply(&x, rng: &r1); m.apply(&y, rng: &r2)
+        XCTAssertEqual(x, y)
+        XCTAssertTrue(x.data.allSatisfy { $0 == 0 || $0 == 1 })
+        XCTAssertGreaterThan(x.data.filter { $0 == 0 }.count, 0)
+        var z = Tensor(shape: [30, 40], data: [Float](repeating: 1, count: 1200))
+        FeatureMasking.none.apply(&z, rng: &r1)
+        XCTAssertTrue(z.data.allSatisfy { $0 == 1 })
+    }
+}
+
+final class FeatureCacheTests: XCTestCase {
+    func testCacheIsKeyedByContentAndReportsBadFiles() throws {
+        let dir = try SharedData.temporaryDirectory()
+        let a = dir.appendingPathComponent("a.wav"), bad = dir.appendingPathComponent("bad.wav")
+        let tone = (0..<11025).map { Float(sin(Double($0) * 0.1)) * 0.3 }
+        try AudioEncoder.writeWAV(tone, sampleRate: 22050, to: a)
+        try Data("not audio".utf8).write(to: bad)
+        var cfg = FeatureConfig(); cfg.blocks = [.mfcc, .zcr]
+        let cache = FeatureCache(root: dir.appendingPathComponent("cache"), config: cfg)
+        let f1 = try cache.features(for: [a], threads: 1, progress: false)
+        XCTAssertEqual(f1[0].shape, [41, 1 + 11025 / 512])
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache.folder.path)
+        XCTAssertEqual(entries.count, 1)
+        // Same bytes again: served from the cache, identical.
+        XCTAssertEqual(try cache.features(for: [a], threads: 1, progress: false), f1)
+        // New content under the same name: a new entry.
+        try AudioEncoder.writeWAV(tone.map { $0 * 0.5 }, sampleRate: 22050, to: a)
+        let f2 = try cache.features(for: [a], threads: 1, progress: false)
+        XCTAssertNotEqual(f2, f1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.folder.path).count, 2)
+        XCTAssertThrowsError(try cache.features(for: [a, bad], threads: 2, progress: false)) { e in
+            guard case ExperimentError.featureExtractionFailed(let list) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(list.count, 1)
+            XCTAssertTrue(list[0].contains("bad.wav"))
+        }
+    }
+}

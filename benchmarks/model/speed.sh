@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Swift STA-CNN vs the PyTorch reference: training step (forward + backward + Adam, batch 32,
+# ~151 frames = 3.5 s, 181 channels) and single-clip inference latency, both on 2 threads,
+# alternating in the same run. Prints each run's figures and the ratios (Swift / PyTorch).
+#
+#   benchmarks/model/speed.sh [rounds]          # default 3 rounds
+#   SER_PYTHON=/work/venv/bin/python benchmarks/model/speed.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS="${1:-3}"
+PY="$(benchmarks/model/python.sh)"
+FLAGS=(-c release -Xcc -march=x86-64-v3 -Xswiftc -Ounchecked)
+swift build "${FLAGS[@]}" --product ModelParityTool >&2
+TOOL="$(swift build "${FLAGS[@]}" --product ModelParityTool --show-bin-path)/ModelParityTool"
+ARGS=(--batch 32 --frames 151 --channels 181 --classes 7 --steps "${STEPS:-20}" --infer "${INFER:-200}" --threads 2)
+export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
+nproc_now="$(nproc)"; echo "machine: $nproc_now cores, $(uptime | sed 's/.*load/load/')"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+for r in $(seq "$ROUNDS"); do
+  s="$("$TOOL" speed "${ARGS[@]}")"; echo "round $r: $s"; echo "$s" >> "$results"
+  p="$(cd benchmarks/model && "$PY" speed.py "${ARGS[@]}")"; echo "round $r: $p"; echo "$p" >> "$results"
+done
+"$PY" - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+s = [r for r in rows if r["impl"] == "swift"]; p = [r for r in rows if r["impl"] == "pytorch"]
+for key, target in (("train_step_ms", "<= 1.25"), ("infer_ms", "< 1")):
+    ratios = [a[key] / b[key] for a, b in zip(s, p)]
+    print(f"{key}: swift median {statistics.median(r[key] for r in s):.3f}, pytorch median "
+          f"{statistics.median(r[key] for r in p):.3f}; ratio swift/pytorch per round "
+          f"{', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}, target {target})")
+print(f"peak RSS MiB: swift {max(r['peak_rss_mib'] for r in s):.0f}, pytorch {max(r['peak_rss_mib'] for r in p):.0f}")
+PY
