@@ -10,12 +10,13 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Recognise the emotion of audio files, folders or standard input.",
         discussion: """
-        Prints, per file, the most probable emotion, its confidence and every class probability. Folders are
-        searched recursively for audio files (wav, flac, ogg, opus, mp3, aiff); `-` reads one file's bytes from
-        standard input. With --segment, long recordings are cut into sliding windows over the speech found by
-        an energy-based voice activity detector and the result is a timeline of emotion segments; --svg also
-        draws it. A file that cannot be read gives an error line naming it, the others are still processed,
-        and the exit status is 1.
+        Prints, per file, the most probable emotion, its confidence and every class probability. \
+        Folders are searched recursively for audio files (wav, flac, ogg, opus, mp3, aiff); `-` reads one \
+        file's bytes from standard input. With --segment, long recordings are cut into sliding windows over \
+        the speech found by an energy-based voice activity detector and the result is a timeline of emotion \
+        segments; --svg also draws it. A file that cannot be read gives an error line naming it, the others \
+        are still processed, and the exit status is 1.
+
         Examples:
           ser predict clip.wav --model model.safetensors
           ser predict corpus/ --format csv > predictions.csv

@@ -11,11 +11,13 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve emotion recognition over HTTP (POST /v1/recognize, GET /healthz).",
         discussion: """
-        POST /v1/recognize takes the audio as the raw body (any format `ser predict` reads) or as
-        multipart/form-data (field "file"); ?segment=true returns a timeline (&window=S&hop=S). Answers are JSON;
-        errors are {"error": {"code", "message"}} with 400 (empty or bad audio), 413 (too large or too long),
-        415 (unknown format) or 503 (busy: all workers busy and the queue full). SIGINT/SIGTERM stop the server
-        gracefully (requests in flight are finished).
+        POST /v1/recognize takes the audio as the raw body (any format `ser predict` reads) or as \
+        multipart/form-data (field "file"); ?segment=true returns a timeline (&window=S&hop=S). Answers are \
+        JSON; errors are {"error": {"code", "message"}} with 400 (empty or bad audio), 413 (too large or too \
+        long), 415 (unknown format) or 503 (busy: all workers busy and the queue full). GET /healthz reports \
+        the model's labels, the version, the limits and the load. SIGINT/SIGTERM stop the server gracefully \
+        (requests in flight are finished).
+
         Example:
           ser serve --model model.safetensors --port 8080 &
           curl --data-binary @clip.wav http://127.0.0.1:8080/v1/recognize

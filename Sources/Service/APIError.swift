@@ -27,7 +27,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     public var json: Data {
         struct Body: Encodable { struct Inner: Encodable { var code: String; var message: String }; var error: Inner }
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? e.encode(Body(error: .init(code: code, message: message)))) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
     }
 

@@ -156,7 +156,7 @@ public final class EmotionService: Sendable {
 /// Encodes `value` as a JSON response (200).
 func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
     let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return jsonResponse(try e.encode(value), status: status)
 }

@@ -33,7 +33,7 @@ public struct JSONLogHandler: LogHandler {
         fields["label"] = label
         fields["msg"] = "\(event.message)"
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? e.encode(fields) else { return }
         line.append(0x0A)
         Self.lock.lock(); defer { Self.lock.unlock() }
