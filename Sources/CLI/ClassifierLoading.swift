@@ -32,36 +32,12 @@ func defaultModelCandidates() -> [String] {
 }
 
 /// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, or the
-/// default model. `fake:pitch` gives a deterministic stand-in (for tests and service benchmarks).
+/// default model.
 func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
-    if modelPath == "fake:pitch" { return FakePitchClassifier() }
     if let modelPath { return try STACNNClassifier(contentsOf: URL(fileURLWithPath: modelPath)) }
     let candidates = defaultModelCandidates()
     guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
         throw ClassifierLoadingError.noDefaultModel(searched: candidates)
     }
     return try STACNNClassifier(contentsOf: URL(fileURLWithPath: found))
-}
-
-/// A stand-in: "low" vs "high" from the share of the energy below ~500 Hz (two one-pole low-pass
-/// filters), "quiet" from the level. Deterministic; not a model.
-struct FakePitchClassifier: ClipClassifier {
-    let labels = ["low", "high", "quiet"]
-    let sampleRate = 16000
-
-    func probabilities(samples: [Float]) throws -> [Float] {
-        let a = Float(exp(-2 * Double.pi * 500 / Double(sampleRate)))
-        var y1: Float = 0, y2: Float = 0
-        var total: Double = 0, low: Double = 0
-        for x in samples {
-            y1 = (1 - a) * x + a * y1
-            y2 = (1 - a) * y1 + a * y2
-            total += Double(x * x)
-            low += Double(y2 * y2)
-        }
-        let rms = (total / Double(max(1, samples.count))).squareRoot()
-        let lowShare = total > 0 ? min(1, low / total) : 0.5
-        let quiet = rms < 0.01 ? 0.8 : 0.05
-        return [Float(lowShare * (1 - quiet)), Float((1 - lowShare) * (1 - quiet)), Float(quiet)]
-    }
 }

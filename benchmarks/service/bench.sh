@@ -6,7 +6,6 @@
 # Usage: benchmarks/service/bench.sh --model PATH [--bin .build/release/ser] [--clients 4]
 #        [--requests 200] [--seconds 60] [--concurrency N] [--queue 64] [--clips 20]
 # Needs: python3 (standard library only), curl. Builds `ser` in release mode unless --bin is given.
-# `--model fake:pitch` runs the stand-in classifier (checks the script; figures mean nothing).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
