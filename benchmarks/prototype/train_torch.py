@@ -8,7 +8,7 @@ p.add_argument("--protocol", default="622"); p.add_argument("--aug", type=int, d
 p.add_argument("--chans", default="all")
 a = p.parse_args()
 torch.set_num_threads(a.threads); torch.manual_seed(a.seed); rng = np.random.default_rng(a.seed)
-d = np.load(f"os.environ.get("PROTO_DIR", ".") + f"/{a.corpus}.npz"")
+d = np.load(os.path.join(os.environ.get("PROTO_DIR", "."), f"{a.corpus}.npz"))
 keys = sorted(d.files)
 def label_spk(k):
     b = os.path.basename(k)
