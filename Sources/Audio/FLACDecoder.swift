@@ -323,22 +323,37 @@ enum FLACDecoder {
     private static func restoreLPC32(_ x: UnsafeMutablePointer<Int32>, count n: Int, coefs c: UnsafePointer<Int32>,
                                      order: Int, shift: Int) {
         let s = Int32(shift)
-        if order == 8 {   // the most common order (flac -5 and libsndfile's default)
-            let c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5], c6 = c[6], c7 = c[7]
+        // Orders up to 8 (flac -5 and below, libsndfile's writer) and up to 16: one vector dot
+        // product per sample over the last 8 or 16 samples, the coefficients reversed and
+        // zero-padded (32-bit wrapping sums, as the scalar loop; identical results).
+        if order <= 8 && n >= 8 {
+            var w = SIMD8<Int32>(repeating: 0)
+            for j in 0..<order { w[7 - j] = c[j] }
+            scalarLPC(x, from: order, to: 8, coefs: c, order: order, shift: s)
             for i in 8..<n {
-                var sum = c0 &* x[i - 1]
-                sum = sum &+ c1 &* x[i - 2]
-                sum = sum &+ c2 &* x[i - 3]
-                sum = sum &+ c3 &* x[i - 4]
-                sum = sum &+ c4 &* x[i - 5]
-                sum = sum &+ c5 &* x[i - 6]
-                sum = sum &+ c6 &* x[i - 7]
-                sum = sum &+ c7 &* x[i - 8]
-                x[i] = x[i] &+ (sum >> s)
+                let h = UnsafeRawPointer(x + i - 8).loadUnaligned(as: SIMD8<Int32>.self)
+                x[i] = x[i] &+ ((h &* w).wrappedSum() >> s)
             }
             return
         }
-        for i in order..<n {
+        if order <= 16 && n >= 16 {
+            var w = SIMD16<Int32>(repeating: 0)
+            for j in 0..<order { w[15 - j] = c[j] }
+            scalarLPC(x, from: order, to: 16, coefs: c, order: order, shift: s)
+            for i in 16..<n {
+                let h = UnsafeRawPointer(x + i - 16).loadUnaligned(as: SIMD16<Int32>.self)
+                x[i] = x[i] &+ ((h &* w).wrappedSum() >> s)
+            }
+            return
+        }
+        scalarLPC(x, from: order, to: n, coefs: c, order: order, shift: s)
+    }
+
+    @inline(__always)
+    private static func scalarLPC(_ x: UnsafeMutablePointer<Int32>, from: Int, to: Int, coefs c: UnsafePointer<Int32>,
+                                  order: Int, shift s: Int32) {
+        guard from < to else { return }
+        for i in from..<to {
             var sum: Int32 = 0
             for j in 0..<order { sum = sum &+ c[j] &* x[i - 1 - j] }
             x[i] = x[i] &+ (sum >> s)
