@@ -323,16 +323,56 @@ enum FLACDecoder {
     private static func restoreLPC32(_ x: UnsafeMutablePointer<Int32>, count n: Int, coefs c: UnsafePointer<Int32>,
                                      order: Int, shift: Int) {
         let s = Int32(shift)
-        // Orders up to 8 (flac -5 and below, libsndfile's writer) and up to 16: one vector dot
-        // product per sample over the last 8 or 16 samples, the coefficients reversed and
-        // zero-padded (32-bit wrapping sums, as the scalar loop; identical results).
+        // Orders up to 8 (flac -5 and below, libsndfile's writer) and up to 12 (flac -8): the
+        // history lives in registers (coefficients zero-padded), so no sample is re-loaded right
+        // after it was stored (a wide reload of fresh stores stalls store-to-load forwarding).
+        // 32-bit wrapping sums in the same order as the scalar loop: identical results.
         if order <= 8 && n >= 8 {
-            var w = SIMD8<Int32>(repeating: 0)
-            for j in 0..<order { w[7 - j] = c[j] }
+            var k = [Int32](repeating: 0, count: 8)
+            for j in 0..<order { k[j] = c[j] }
             scalarLPC(x, from: order, to: 8, coefs: c, order: order, shift: s)
+            let (c0, c1, c2, c3, c4, c5, c6, c7) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7])
+            var (h1, h2, h3, h4, h5, h6, h7, h8) = (x[7], x[6], x[5], x[4], x[3], x[2], x[1], x[0])
             for i in 8..<n {
-                let h = UnsafeRawPointer(x + i - 8).loadUnaligned(as: SIMD8<Int32>.self)
-                x[i] = x[i] &+ ((h &* w).wrappedSum() >> s)
+                var sum = c7 &* h8
+                sum = sum &+ c6 &* h7
+                sum = sum &+ c5 &* h6
+                sum = sum &+ c4 &* h5
+                sum = sum &+ c3 &* h4
+                sum = sum &+ c2 &* h3
+                sum = sum &+ c1 &* h2
+                sum = sum &+ c0 &* h1
+                let v = x[i] &+ (sum >> s)
+                x[i] = v
+                (h8, h7, h6, h5, h4, h3, h2, h1) = (h7, h6, h5, h4, h3, h2, h1, v)
+            }
+            return
+        }
+        if order <= 12 && n >= 12 {
+            var k = [Int32](repeating: 0, count: 12)
+            for j in 0..<order { k[j] = c[j] }
+            scalarLPC(x, from: order, to: 12, coefs: c, order: order, shift: s)
+            let (c0, c1, c2, c3, c4, c5) = (k[0], k[1], k[2], k[3], k[4], k[5])
+            let (c6, c7, c8, c9, c10, c11) = (k[6], k[7], k[8], k[9], k[10], k[11])
+            var (h1, h2, h3, h4, h5, h6) = (x[11], x[10], x[9], x[8], x[7], x[6])
+            var (h7, h8, h9, h10, h11, h12) = (x[5], x[4], x[3], x[2], x[1], x[0])
+            for i in 12..<n {
+                var sum = c11 &* h12
+                sum = sum &+ c10 &* h11
+                sum = sum &+ c9 &* h10
+                sum = sum &+ c8 &* h9
+                sum = sum &+ c7 &* h8
+                sum = sum &+ c6 &* h7
+                sum = sum &+ c5 &* h6
+                sum = sum &+ c4 &* h5
+                sum = sum &+ c3 &* h4
+                sum = sum &+ c2 &* h3
+                sum = sum &+ c1 &* h2
+                sum = sum &+ c0 &* h1
+                let v = x[i] &+ (sum >> s)
+                x[i] = v
+                (h12, h11, h10, h9, h8, h7) = (h11, h10, h9, h8, h7, h6)
+                (h6, h5, h4, h3, h2, h1) = (h5, h4, h3, h2, h1, v)
             }
             return
         }
