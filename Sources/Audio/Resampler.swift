@@ -24,6 +24,9 @@ public final class Resampler {
     /// `outputRate / inputRate` in double precision, as librosa computes it.
     public let ratio: Double
 
+    /// Input samples handed to soxr per call.
+    static let chunk = 16384
+
     private var soxr: soxr_t?
     private var inputCount: Int = 0
     private var outputCount: Int = 0
@@ -126,7 +129,10 @@ public final class Resampler {
         var consumed = 0
         let total = input?.count ?? 0
         while true {
-            let remaining = total - consumed
+            // At most `chunk` input samples per soxr_process call: soxr copies its input into an
+            // internal FIFO, which stays small (in cache, no reallocation) this way; the output
+            // does not depend on how the input is split.
+            let remaining = min(total - consumed, Resampler.chunk)
             let room = max(Int(Double(remaining) * ratio) + Int(soxr_delay(soxr)) + 64, 256)
             let start = output.count
             output.append(contentsOf: repeatElement(0, count: room))

@@ -88,7 +88,7 @@ public enum Filterbank {
         for j in 0..<nOut {
             var sq = 0.0
             for c in 0..<nChroma {
-                let d = pyRemainder(frqbins[j] - Double(c) + half + 10 * nc, nc) - half
+                let d = remainderNonNegative(frqbins[j] - Double(c) + half + 10 * nc, nc) - half
                 let x = 2 * d / binwidth[j]
                 let v = exp(-0.5 * (x * x))
                 column[c] = v
@@ -129,6 +129,18 @@ public enum Filterbank {
         var y = (0..<n).map { Double($0) * step + a }
         y[n - 1] = b
         return y
+    }
+
+    /// `pyRemainder(a, b)` for an integer-valued `b > 0`, without libm's `fmod` (which dominated
+    /// the chroma filterbank) when `0 <= a < 2^52`: `a - b * floor(a / b)`, corrected by one `b`
+    /// where the quotient rounded to the next integer. Every step is exact there (the result is a
+    /// multiple of ulp(a) no larger than `a`), so the value equals `fmod`'s bit for bit.
+    @inline(__always)
+    static func remainderNonNegative(_ a: Double, _ b: Double) -> Double {
+        guard a >= 0, a < 4_503_599_627_370_496 else { return pyRemainder(a, b) }
+        var t = a - b * (a / b).rounded(.down)
+        if t < 0 { t += b } else if t >= b { t -= b }
+        return t
     }
 
     /// Python's `%` / `numpy.remainder` for doubles (result has the sign of `b`).
