@@ -31,63 +31,15 @@ public enum AudioDecoder {
         try SoundFile.open(data: data, name: name).audioInfo
     }
 
-    /// Decodes a whole file to a mono clip.
-    ///
-    /// FLAC files are decoded by ``FLACDecoder`` (same samples as libsndfile, without its
-    /// per-sample copy loop) and resampled in one call; every other file, and any FLAC file that
-    /// decoder does not accept, goes through libsndfile.
+    /// Decodes a whole file to a mono clip (libsndfile, then soxr HQ to `options.sampleRate`).
     public static func load(contentsOf url: URL, options: AudioOptions = .init()) throws -> AudioClip {
-        if let bytes = PaddedBytes(flacFile: url.path) {
-            defer { bytes.deallocate() }
-            if let clip = try loadFLAC(bytes, path: url.path, options: options) { return clip }
-        }
-        return try loadWithSndFile(contentsOf: url, options: options)
+        try collect(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options)
     }
 
     /// Decodes an audio file held in memory (an HTTP upload, stdin); `name` is used in errors.
     public static func load(data: Data, name: String = "<memory>", options: AudioOptions = .init()) throws -> AudioClip {
-        if let bytes = PaddedBytes(flacData: data) {
-            defer { bytes.deallocate() }
-            if let clip = try loadFLAC(bytes, path: name, options: options) { return clip }
-        }
-        return try collect(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
-                           options: options)
-    }
-
-    /// ``load(contentsOf:options:)`` through libsndfile only (no FLAC fast path).
-    static func loadWithSndFile(contentsOf url: URL, options: AudioOptions) throws -> AudioClip {
-        try collect(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options)
-    }
-
-    /// The FLAC fast path: nil when ``FLACDecoder`` declines the stream. Checks and errors are the
-    /// libsndfile path's (options, duration limit from the header); resampling is one soxr call
-    /// over the whole signal, which gives the same samples as the block-wise stream.
-    static func loadFLAC(_ bytes: PaddedBytes, path: String, options: AudioOptions) throws -> AudioClip? {
-        let p = bytes.base, count = bytes.count
-        guard let info = FLACDecoder.streamInfo(p, count: count) else { return nil }
-        try validate(options)
-        let rate = info.sampleRate, total = info.totalSamples
-        if let limit = options.maxDuration {
-            let d = Double(total) / Double(rate)
-            if d > limit { throw AudioError.tooLong(path: path, duration: d, limit: limit) }
-        }
-        let mono = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
-        defer { mono.deallocate() }
-        guard FLACDecoder.decodeMono(p, count: count, info: info, into: mono.baseAddress!) else { return nil }
-        let target = options.sampleRate ?? rate
-        var samples: [Float]
-        if target == rate {
-            samples = Array(mono)
-        } else {
-            let resampler = try Resampler(from: rate, to: target)
-            samples = []
-            samples.reserveCapacity(Resampler.outputLength(inputFrames: total, from: rate, to: target) + 4096)
-            try resampler.process(UnsafeBufferPointer(mono), into: &samples)
-            var tail: [Float] = []
-            try resampler.finish(into: &tail)
-            samples.append(contentsOf: tail)
-        }
-        return AudioClip(samples: samples, sampleRate: target, sourceSampleRate: rate, sourceChannels: info.channels)
+        try collect(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
+                    options: options)
     }
 
     /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
@@ -243,45 +195,3 @@ public enum AudioDecoder {
     }
 }
 
-/// A whole file or buffer in memory followed by ``FLACDecoder/padding`` zero bytes, made only
-/// for bytes that start with the FLAC marker.
-struct PaddedBytes {
-    let base: UnsafeMutablePointer<UInt8>
-    let count: Int
-
-    /// Reads a file that starts with `fLaC` (nil for any other file or any read problem).
-    init?(flacFile path: String) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 42, st.st_size < (1 << 31) else { return nil }
-        let size = Int(st.st_size)
-        var magic: UInt32 = 0
-        guard read(fd, &magic, 4) == 4, magic == UInt32(littleEndian: 0x4361_4C66) else { return nil }
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: size + FLACDecoder.padding)
-        var got = 4
-        withUnsafeBytes(of: magic) { p.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 4) }
-        while got < size {
-            let n = read(fd, p + got, size - got)
-            if n <= 0 { break }
-            got += n
-        }
-        guard got == size else { p.deallocate(); return nil }
-        (p + size).update(repeating: 0, count: FLACDecoder.padding)
-        base = p
-        count = size
-    }
-
-    /// Copies bytes that start with `fLaC`.
-    init?(flacData data: Data) {
-        guard data.count >= 42, data.starts(with: [0x66, 0x4C, 0x61, 0x43]) else { return nil }
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: data.count + FLACDecoder.padding)
-        data.copyBytes(to: p, count: data.count)
-        (p + data.count).update(repeating: 0, count: FLACDecoder.padding)
-        base = p
-        count = data.count
-    }
-
-    func deallocate() { base.deallocate() }
-}
