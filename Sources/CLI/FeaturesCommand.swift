@@ -55,7 +55,7 @@ struct FeaturesCommand: ParsableCommand {
                     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                     madeDirectories.withLock { _ = $0.insert(folder.path) }
                 }
-                try OutputFile.write(file.serialized(), to: dest, worker: worker)
+                try file.write(to: dest, durable: false)
                 frames.withLock { $0 += x.shape[1] }
             } catch {
                 failures.withLock { $0.append((item.url.path, "\(error)")) }
@@ -72,53 +72,5 @@ struct FeaturesCommand: ParsableCommand {
         print("features: \(ok) of \(items.count) files -> \(outDir.path) (\(config.channels) channels, \(frames.withLock { $0 }) frames, "
               + String(format: "%.2f s, %.1f files/s, %d threads)", seconds, Double(items.count) / max(seconds, 1e-9), workers))
         if !failed.isEmpty { throw ExitCode(1) }
-    }
-}
-
-/// Writes one feature file: a temporary file in the destination folder, renamed into place, so
-/// readers (and a crashed or interrupted run) never see half a file. Unlike
-/// `Data.write(options: .atomic)` it does not `fsync` each file: that waited 2–5 ms per clip for
-/// the disk, more than computing the features, and a feature cache can be recomputed after a
-/// power loss.
-enum OutputFile {
-    /// Why an output file could not be written.
-    enum Failure: Error, CustomStringConvertible {
-        /// `open`, `write` or `rename` failed for `path` with `errno`.
-        case system(path: String, step: String, errno: Int32)
-
-        var description: String {
-            switch self {
-            case let .system(path, step, code):
-                return "\(path): cannot write output (\(step): \(String(cString: strerror(code))))"
-            }
-        }
-    }
-
-    /// Writes `data` to `url` through `.<name>.<pid>.<worker>.tmp` and `rename`.
-    static func write(_ data: Data, to url: URL, worker: Int) throws {
-        let path = url.path
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(worker).tmp").path
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Failure.system(path: path, step: "open", errno: errno) }
-        var failure: Failure?
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = .system(path: path, step: "write", errno: errno)
-                    return
-                }
-                done += n
-            }
-        }
-        if close(fd) != 0, failure == nil { failure = .system(path: path, step: "close", errno: errno) }
-        if failure == nil, rename(temp, path) != 0 { failure = .system(path: path, step: "rename", errno: errno) }
-        if let failure {
-            unlink(temp)
-            throw failure
-        }
     }
 }

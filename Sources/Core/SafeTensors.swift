@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Errors reading or writing a safetensors file.
 public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
@@ -173,10 +176,40 @@ public struct SafeTensorsFile: Sendable {
         return out
     }
 
-    /// Writes the file atomically (a temporary file renamed into place), so a crash never leaves half a file.
-    public func write(to url: URL) throws {
-        do { try serialized().write(to: url, options: .atomic) } catch {
-            throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(error.localizedDescription))")
+    /// Writes the file atomically (a temporary file renamed into place), so a reader or a killed
+    /// process never sees half a file.
+    ///
+    /// - Parameter durable: also flush to disk before the rename (`fsync`, a few ms per file), so the
+    ///   file survives a power loss: for checkpoints and models. Caches and bulk feature output pass
+    ///   false.
+    public func write(to url: URL, durable: Bool = true) throws {
+        let data = serialized()
+        if durable {
+            do { try data.write(to: url, options: .atomic) } catch {
+                throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(error.localizedDescription))")
+            }
+            return
+        }
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SafeTensorsError.io(path: url.path, reason: "cannot create file (\(String(cString: strerror(errno))))") }
+        var failure: String?
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write: \(String(cString: strerror(errno)))"; return
+                }
+                done += n
+            }
+        }
+        if close(fd) != 0, failure == nil { failure = "close: \(String(cString: strerror(errno)))" }
+        if failure == nil, rename(temp, url.path) != 0 { failure = "rename: \(String(cString: strerror(errno)))" }
+        if let failure {
+            unlink(temp)
+            throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(failure))")
         }
     }
 }

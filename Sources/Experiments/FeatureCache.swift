@@ -73,7 +73,7 @@ public struct FeatureCache: Sendable {
                 if x == nil {
                     let clip = try AudioDecoder.load(contentsOf: url, options: AudioOptions(sampleRate: cfg.sampleRate))
                     let t = extractors.value[worker].value.extract(clip.samples)
-                    try SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path]).write(to: file)
+                    try SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path]).write(to: file, durable: false)
                     x = t
                 }
                 results.withLock { $0[i] = x }
