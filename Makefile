@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 APT_PKGS   := libopenblas-dev libsndfile1-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
-RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -Ounchecked
+RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked
 SER        := .build/release/ser
 MODEL      ?= models/default.safetensors
 FILE       ?=
