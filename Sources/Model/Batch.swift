@@ -12,6 +12,7 @@ public enum BatchError: Error, CustomStringConvertible, Equatable {
     /// The numbers of clips and labels differ.
     case labelCount(clips: Int, labels: Int)
 
+    /// A one-line explanation naming the file (or input) and the reason.
     public var description: String {
         switch self {
         case .empty: return "batch: no clips"

@@ -196,8 +196,9 @@ public final class STACNN {
         let (C, T) = (features.shape[0], features.shape[1])
         guard T > 0 else { throw BatchError.emptyClip(index: 0) }
         input.resize(T * C)
+        let dst = input.pointer
         features.data.withUnsafeBufferPointer { src in
-            for c in 0..<C { for t in 0..<T { input[t * C + c] = src[c * T + t] } }
+            for c in 0..<C { for t in 0..<T { dst[t * C + c] = src[c * T + t] } }
         }
         let z = run(input.pointer, layout: SequenceLayout(time: T, lengths: [T]), training: false)
         var p = [Float](repeating: 0, count: config.numClasses)

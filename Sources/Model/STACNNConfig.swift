@@ -5,6 +5,7 @@ public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
     /// A setting is out of range; `reason` says which and why.
     case invalid(String)
 
+    /// A one-line explanation naming the file (or input) and the reason.
     public var description: String {
         switch self {
         case let .invalid(reason): return "invalid STA-CNN configuration: \(reason)"

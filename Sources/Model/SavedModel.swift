@@ -19,6 +19,7 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
     /// A tensor holds NaN or infinity.
     case nonFinite(path: String, name: String)
 
+    /// A one-line explanation naming the file (or input) and the reason.
     public var description: String {
         switch self {
         case let .unreadable(p, r): return "\(p): cannot load model: \(r)"

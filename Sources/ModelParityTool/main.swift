@@ -131,14 +131,14 @@ func speed(_ o: [String: String]) throws {
     let lengths = (0..<B).map { max(1, T - (7 * $0) % 40) }
     let batch = try randomBatch(channels: C, lengths: lengths, classes: K, seed: 2)
     let opt = model.makeOptimizer()
-    for _ in 0..<3 { model.trainStep(batch, optimizer: opt) }
+    for _ in 0..<(steps > 0 ? 3 : 0) { model.trainStep(batch, optimizer: opt) }
     var times: [Double] = []
     for _ in 0..<steps {
         let t0 = DispatchTime.now().uptimeNanoseconds
         model.trainStep(batch, optimizer: opt)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
     }
-    let trainMs = median(times)
+    let trainMs = steps > 0 ? median(times) : 0
     let rssTrain = peakRSSMiB()
     var rng = SeededRandom(seed: 3)
     let clip = Tensor(shape: [C, T], data: (0..<(C * T)).map { _ in rng.nextNormal() })
@@ -149,7 +149,7 @@ func speed(_ o: [String: String]) throws {
         _ = try model.predict(features: clip)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
     }
-    let inferMs = median(times)
+    let inferMs = infer > 0 ? median(times) : 0
     print(String(format: "{\"impl\": \"swift\", \"train_step_ms\": %.3f, \"infer_ms\": %.4f, \"peak_rss_mib\": %.1f, \"params\": %d}",
                  trainMs, inferMs, max(rssTrain, peakRSSMiB()), model.parameterCount))
 }

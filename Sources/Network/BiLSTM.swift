@@ -91,6 +91,7 @@ public final class BiLSTM {
             }
             hState.resizeZeroed(B * H); cState.resizeZeroed(B * H)
             let bi = biasIH[d].value, bh = biasHH[d].value
+            let tcache = tanhC[d].pointer
             for s in 0..<layout.maxLength {
                 // rec (B, 4H) = hState (B, H) @ W_hh^T (H, 4H)
                 BLAS.gemm(transB: true, m: B, n: G, k: H, a: hState.pointer, lda: H,
@@ -116,7 +117,7 @@ public final class BiLSTM {
                         c[j] = cn
                         h[j] = o * tc
                         out[j] = h[j]
-                        if training { tanhC[d][row * H + j] = tc }
+                        if training { tcache[row * H + j] = tc }
                     }
                 }
             }
@@ -170,7 +171,8 @@ public final class BiLSTM {
                 let dg = dGates.pointer + r * G
                 for j in 0..<G { colSum[j] += dg[j] }
             }
-            for j in 0..<G { biasIH[d].grad[j] += colSum[j]; biasHH[d].grad[j] += colSum[j] }
+            let gi = biasIH[d].grad, gh = biasHH[d].grad
+            for j in 0..<G { gi[j] += colSum[j]; gh[j] += colSum[j] }
             // dx (B*T, C) (+)= dGates (B*T, 4H) @ W_ih (4H, C)
             BLAS.gemm(m: B * T, n: C, k: G, a: dGates.pointer, lda: G,
                       b: weightIH[d].value, ldb: C, beta: d == 0 ? 0 : 1, c: inputGrad.pointer, ldc: C)

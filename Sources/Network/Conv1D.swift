@@ -69,15 +69,18 @@ public final class Conv1D {
         for b in 0..<B { rowStart[b] = n; n += layout.lengths[b] }
         // Weight (C_out, C_in, K) -> (C_out, K, C_in).
         wPerm.resize(O * width)
-        for o in 0..<O { for c in 0..<C { for k in 0..<K {
-            wPerm[o * width + k * C + c] = weight.value[(o * C + c) * K + k]
-        } } }
+        let wp = wPerm.pointer, w = weight.value
+        for o in 0..<O {
+            let src = w + o * width, dst = wp + o * width
+            for k in 0..<K { let d = dst + k * C; for c in 0..<C { d[c] = src[c * K + k] } }
+        }
         // im2col over valid rows.
         cols.resize(n * width)
+        let cp = cols.pointer
         for b in 0..<B {
             let len = layout.lengths[b]
             for t in 0..<len {
-                let row = cols.pointer + (rowStart[b] + t) * width
+                let row = cp + (rowStart[b] + t) * width
                 for k in 0..<K {
                     let src = t + k - half
                     if src >= 0 && src < len {
@@ -94,11 +97,12 @@ public final class Conv1D {
                   b: wPerm.pointer, ldb: width, c: packed.pointer, ldc: O)
         // Scatter into (B, T, C_out) with bias; zeros at padding.
         output.resize(B * T * O)
+        let y = output.pointer, pk = packed.pointer, bv = bias.value
         for b in 0..<B {
             let len = layout.lengths[b]
             for t in 0..<len {
-                let dst = output.pointer + (b * T + t) * O, src = packed.pointer + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o] + bias.value[o] }
+                let dst = y + (b * T + t) * O, src = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o] + bv[o] }
             }
         }
         zeroPadding(output.pointer, layout, channels: O)
@@ -112,19 +116,22 @@ public final class Conv1D {
         let n = layout.validRows
         // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
         packed.resize(n * O)
+        let pk = packed.pointer, bg = bias.grad
         for b in 0..<B {
             for t in 0..<layout.lengths[b] {
-                let src = dout + (b * T + t) * O, dst = packed.pointer + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o]; bias.grad[o] += src[o] }
+                let src = dout + (b * T + t) * O, dst = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o]; bg[o] += src[o] }
             }
         }
         // dWPerm (C_out, K*C_in) = dPacked^T (C_out, N) @ cols (N, K*C_in)
         dWPerm.resize(O * width)
         BLAS.gemm(transA: true, m: O, n: width, k: n, a: packed.pointer, lda: O,
                   b: cols.pointer, ldb: width, c: dWPerm.pointer, ldc: width)
-        for o in 0..<O { for c in 0..<C { for k in 0..<K {
-            weight.grad[(o * C + c) * K + k] += dWPerm[o * width + k * C + c]
-        } } }
+        let wg = weight.grad, dwp = dWPerm.pointer
+        for o in 0..<O {
+            let dst = wg + o * width, src = dwp + o * width
+            for k in 0..<K { let g = src + k * C; for c in 0..<C { dst[c * K + k] += g[c] } }
+        }
         guard computesInputGrad else { return }
         // dCols (N, K*C_in) = dPacked (N, C_out) @ wPerm (C_out, K*C_in)
         dCols.resize(n * width)
@@ -132,14 +139,15 @@ public final class Conv1D {
                   b: wPerm.pointer, ldb: width, c: dCols.pointer, ldc: width)
         // col2im: dx[b, t + k - half] += dCols[row, k]
         inputGrad.resizeZeroed(B * T * C)
+        let dx = inputGrad.pointer, dc = dCols.pointer
         for b in 0..<B {
             let len = layout.lengths[b]
             for t in 0..<len {
-                let row = dCols.pointer + (rowStart[b] + t) * width
+                let row = dc + (rowStart[b] + t) * width
                 for k in 0..<K {
                     let src = t + k - half
                     guard src >= 0 && src < len else { continue }
-                    let dst = inputGrad.pointer + (b * T + src) * C, g = row + k * C
+                    let dst = dx + (b * T + src) * C, g = row + k * C
                     for c in 0..<C { dst[c] += g[c] }
                 }
             }

@@ -45,7 +45,8 @@ public final class Dense {
         // output (N, out) = x (N, in) @ W^T (in, out)
         BLAS.gemm(transB: true, m: n, n: O, k: I, a: input, lda: I, b: weight.value, ldb: I,
                   c: output.pointer, ldc: O)
-        for r in 0..<n { for o in 0..<O { output[r * O + o] += bias.value[o] } }
+        let y = output.pointer, bv = bias.value
+        for r in 0..<n { for o in 0..<O { y[r * O + o] += bv[o] } }
     }
 
     /// `dout (N, out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (N, in)`.
@@ -54,7 +55,8 @@ public final class Dense {
         // dW (out, in) += dout^T (out, N) @ x (N, in)
         BLAS.gemm(transA: true, m: O, n: I, k: n, a: dout, lda: O, b: x.pointer, ldb: I,
                   beta: 1, c: weight.grad, ldc: I)
-        for r in 0..<n { for o in 0..<O { bias.grad[o] += dout[r * O + o] } }
+        let bg = bias.grad
+        for r in 0..<n { for o in 0..<O { bg[o] += dout[r * O + o] } }
         // dx (N, in) = dout (N, out) @ W (out, in)
         inputGrad.resize(n * I)
         BLAS.gemm(m: n, n: I, k: O, a: dout, lda: O, b: weight.value, ldb: I, c: inputGrad.pointer, ldc: I)

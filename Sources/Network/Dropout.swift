@@ -32,9 +32,10 @@ public final class Dropout {
         guard masked else { output.pointer.update(from: x, count: n); return }
         mask.resize(n)
         let keep = 1 / (1 - p)
+        let mk = mask.pointer, y = output.pointer
         for i in 0..<n {
-            mask[i] = rng.nextUniform() < p ? 0 : keep
-            output[i] = x[i] * mask[i]
+            mk[i] = rng.nextUniform() < p ? 0 : keep
+            y[i] = x[i] * mk[i]
         }
     }
 
@@ -42,7 +43,7 @@ public final class Dropout {
     public func backward(_ dout: UnsafePointer<Float>) {
         let n = output.count
         inputGrad.resize(n)
-        if masked { for i in 0..<n { inputGrad[i] = dout[i] * mask[i] } }
+        if masked { let mk = mask.pointer, dx = inputGrad.pointer; for i in 0..<n { dx[i] = dout[i] * mk[i] } }
         else { inputGrad.pointer.update(from: dout, count: n) }
     }
 }

@@ -33,6 +33,7 @@ public final class MaxPool1D {
         let (B, T, C, T2) = (layout.batch, layout.time, channels, out.time)
         output.resize(B * T2 * C)
         if training { argmax.resize(B * T2 * C, zeroValue: -1) }
+        let y = output.pointer, am = argmax.pointer
         for b in 0..<B {
             let len = layout.lengths[b]
             for t in 0..<out.lengths[b] {
@@ -42,11 +43,11 @@ public final class MaxPool1D {
                     for c in 0..<C {
                         let a = x[i0 + c], v = x[i0 + C + c]
                         // First maximum wins on ties, like PyTorch.
-                        if v > a { output[dst + c] = v; if training { argmax[dst + c] = Int32(i0 + C + c) } }
-                        else { output[dst + c] = a; if training { argmax[dst + c] = Int32(i0 + c) } }
+                        if v > a { y[dst + c] = v; if training { am[dst + c] = Int32(i0 + C + c) } }
+                        else { y[dst + c] = a; if training { am[dst + c] = Int32(i0 + c) } }
                     }
                 } else {
-                    for c in 0..<C { output[dst + c] = x[i0 + c]; if training { argmax[dst + c] = Int32(i0 + c) } }
+                    for c in 0..<C { y[dst + c] = x[i0 + c]; if training { am[dst + c] = Int32(i0 + c) } }
                 }
             }
         }
@@ -56,6 +57,7 @@ public final class MaxPool1D {
     /// `dout (B, T', C)` -> `inputGrad (B, T, C)`: each gradient goes to its window's maximum.
     public func backward(_ dout: UnsafePointer<Float>) {
         inputGrad.resizeZeroed(layout.batch * layout.time * channels)
-        for i in 0..<argmax.count where argmax[i] >= 0 { inputGrad[Int(argmax[i])] += dout[i] }
+        let dx = inputGrad.pointer, am = argmax.pointer
+        for i in 0..<argmax.count where am[i] >= 0 { dx[Int(am[i])] += dout[i] }
     }
 }

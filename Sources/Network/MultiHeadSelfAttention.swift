@@ -72,9 +72,10 @@ public final class MultiHeadSelfAttention {
         qkv.resize(B * T * E3)
         BLAS.gemm(transB: true, m: B * T, n: E3, k: E, a: input, lda: E,
                   b: inProjWeight.value, ldb: E, c: qkv.pointer, ldc: E3)
+        let bin = inProjBias.value
         for r in 0..<(B * T) {
             let q = qkv.pointer + r * E3
-            for j in 0..<E3 { q[j] += inProjBias.value[j] }
+            for j in 0..<E3 { q[j] += bin[j] }
         }
         // Inference keeps one (T, T) block of probabilities; training keeps them all.
         probs.resize(training ? B * nh * T * T : T * T)
@@ -113,9 +114,10 @@ public final class MultiHeadSelfAttention {
         output.resize(B * E)
         BLAS.gemm(transB: true, m: B, n: E, k: E, a: summed.pointer, lda: E,
                   b: outProjWeight.value, ldb: E, c: output.pointer, ldc: E)
+        let y = output.pointer, bout = outProjBias.value
         for b in 0..<B {
             let L = Float(layout.lengths[b])
-            for j in 0..<E { output[b * E + j] += L * outProjBias.value[j] }
+            for j in 0..<E { y[b * E + j] += L * bout[j] }
         }
     }
 
@@ -137,6 +139,7 @@ public final class MultiHeadSelfAttention {
         dQKV.resizeZeroed(B * T * E3)
         dScores.resize(T * T)
         dCol.resize(T)
+        let dc = dCol.pointer
         for b in 0..<B {
             let L = layout.lengths[b]
             let base = qkv.pointer + b * T * E3, dbase = dQKV.pointer + b * T * E3
@@ -149,14 +152,14 @@ public final class MultiHeadSelfAttention {
                     let v = base + j * E3 + 2 * E + h * dh, dv = dbase + j * E3 + 2 * E + h * dh
                     var acc: Float = 0
                     for k in 0..<dh { dv[k] = s[j] * g[k]; acc += v[k] * g[k] }
-                    dCol[j] = acc
+                    dc[j] = acc
                 }
                 // dP[i, j] = ds_j for every i; softmax backward: dS = P * (dP - sum_k P dP) * scale
                 for i in 0..<L {
                     let p = P + i * T, dS = dScores.pointer + i * T
                     var dot: Float = 0
-                    for j in 0..<L { dot += p[j] * dCol[j] }
-                    for j in 0..<L { dS[j] = p[j] * (dCol[j] - dot) * scale }
+                    for j in 0..<L { dot += p[j] * dc[j] }
+                    for j in 0..<L { dS[j] = p[j] * (dc[j] - dot) * scale }
                 }
                 // dQ (L, dh) = dS (L, L) @ K (L, dh);  dK (L, dh) = dS^T (L, L) @ Q (L, dh)
                 BLAS.gemm(m: L, n: dh, k: L, a: dScores.pointer, lda: T, b: base + E + h * dh, ldb: E3,
@@ -168,9 +171,10 @@ public final class MultiHeadSelfAttention {
         // dW_in (3E, E) += dQKV^T (3E, B*T) @ x (B*T, E); db_in += column sums
         BLAS.gemm(transA: true, m: E3, n: E, k: B * T, a: dQKV.pointer, lda: E3, b: x.pointer, ldb: E,
                   beta: 1, c: inProjWeight.grad, ldc: E)
+        let bg = inProjBias.grad
         for r in 0..<(B * T) {
             let d = dQKV.pointer + r * E3
-            for j in 0..<E3 { inProjBias.grad[j] += d[j] }
+            for j in 0..<E3 { bg[j] += d[j] }
         }
         // dx (B*T, E) = dQKV (B*T, 3E) @ W_in (3E, E)
         inputGrad.resize(B * T * E)

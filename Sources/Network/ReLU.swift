@@ -11,13 +11,15 @@ public final class ReLU {
     /// `x (n)` -> `output (n)`. Backward reads the cached `output` (the mask is `output > 0`).
     public func forward(_ x: UnsafePointer<Float>, count n: Int) {
         output.resize(n)
-        for i in 0..<n { output[i] = max(x[i], 0) }
+        let y = output.pointer
+        for i in 0..<n { y[i] = max(x[i], 0) }
     }
 
     /// `dout (n)` -> `inputGrad (n) = dout * (output > 0)`.
     public func backward(_ dout: UnsafePointer<Float>) {
         let n = output.count
         inputGrad.resize(n)
-        for i in 0..<n { inputGrad[i] = output[i] > 0 ? dout[i] : 0 }
+        let y = output.pointer, dx = inputGrad.pointer
+        for i in 0..<n { dx[i] = y[i] > 0 ? dout[i] : 0 }
     }
 }

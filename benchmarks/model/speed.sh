@@ -5,6 +5,7 @@
 #
 #   benchmarks/model/speed.sh [rounds]          # default 3 rounds
 #   SER_PYTHON=/work/venv/bin/python benchmarks/model/speed.sh
+#   THREADS=1 STEPS=10 INFER=100 benchmarks/model/speed.sh 2   # other thread count / fewer repeats
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS="${1:-3}"
@@ -12,8 +13,8 @@ PY="$(benchmarks/model/python.sh)"
 FLAGS=(-c release -Xcc -march=x86-64-v3 -Xswiftc -Ounchecked)
 swift build "${FLAGS[@]}" --product ModelParityTool >&2
 TOOL="$(swift build "${FLAGS[@]}" --product ModelParityTool --show-bin-path)/ModelParityTool"
-ARGS=(--batch 32 --frames 151 --channels 181 --classes 7 --steps "${STEPS:-20}" --infer "${INFER:-200}" --threads 2)
-export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
+ARGS=(--batch 32 --frames 151 --channels 181 --classes 7 --steps "${STEPS:-20}" --infer "${INFER:-200}" --threads "${THREADS:-2}")
+export OPENBLAS_NUM_THREADS="${THREADS:-2}" OMP_NUM_THREADS="${THREADS:-2}" MKL_NUM_THREADS="${THREADS:-2}"
 nproc_now="$(nproc)"; echo "machine: $nproc_now cores, $(uptime | sed 's/.*load/load/')"
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
