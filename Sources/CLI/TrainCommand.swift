@@ -55,10 +55,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 32
     @Option(help: "Adam learning rate.") var lr: Float = 1e-4
     @Option(help: "L2 coefficient (coupled, as torch.optim.Adam weight_decay).") var l2: Float = 1e-3
-    @Option(help: "Channels of the three convolutions.") var conv: String = "256,256,256"
-    @Option(name: .customLong("lstm-hidden"), help: "BiLSTM hidden size per direction.") var lstmHidden: Int = 128
-    @Option(help: "Attention heads.") var heads: Int = 4
-    @Option(help: "Dropout rate.") var dropout: Float = 0.3
+    @Option(help: "Channels of the three convolutions.")
+    var conv: String = STACNNConfig().convChannels.map(String.init).joined(separator: ",")
+    @Option(name: .customLong("lstm-hidden"), help: "BiLSTM hidden size per direction.") var lstmHidden: Int = STACNNConfig().lstmHidden
+    @Option(help: "Attention heads.") var heads: Int = STACNNConfig().heads
+    @Option(help: "Dropout rate.") var dropout: Float = STACNNConfig().dropout
     @Flag(name: .customLong("no-cfe"), help: "Ablation: without the BiLSTM (CFE).") var noCFE = false
     @Flag(name: .customLong("no-gfe"), help: "Ablation: without self-attention (GFE).") var noGFE = false
     @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false

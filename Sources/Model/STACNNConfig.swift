@@ -26,19 +26,20 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
     /// Number of emotion classes. Default 7 (EMODB, SAVEE); set from the corpus labels.
     public var numClasses: Int = 7
     /// Output channels of each LFE convolution; the paper has three (Conv1-3). Default
-    /// `[128, 128, 128]`: wide enough for 181 input channels, small enough for the corpora's few
-    /// hundred clips (about 0.3 M parameters in the LFE).
-    public var convChannels: [Int] = [128, 128, 128]
+    /// `[256, 256, 256]`: on RAVDESS (6:2:2, seed 0, validation-selected epoch) a prototype of this
+    /// model reached 76.4 % at this width against 73.3 % at 128 (benchmarks/prototype); about
+    /// 0.5 M parameters in the LFE, 1.2 M in all.
+    public var convChannels: [Int] = [256, 256, 256]
     /// Convolution kernel size; 3 as in the paper (TABLE III). Odd, "same" padding.
     public var kernelSize: Int = 3
     /// Max-pooling window and stride; 2 halves the sequence after each convolution (about
     /// 151 -> 18 frames for a 3.5 s clip), which keeps the BiLSTM and attention cheap. Only 2 is
     /// implemented.
     public var poolSize: Int = 2
-    /// Hidden units per direction of the CFE BiLSTM. Default 64, so the BiLSTM output is 128 wide,
+    /// Hidden units per direction of the CFE BiLSTM. Default 128, so the BiLSTM output is 256 wide,
     /// matching the convolution width and dividing evenly into the attention heads.
-    public var lstmHidden: Int = 64
-    /// Attention heads in the GFE. Default 4 (32 dimensions per head over a 128-wide input): the
+    public var lstmHidden: Int = 128
+    /// Attention heads in the GFE. Default 4 (64 dimensions per head over a 256-wide input): the
     /// paper uses "multi-head" attention without a count; 4 is the usual choice at this width.
     public var heads: Int = 4
     /// Dropout probability, applied after the LFE and before the classifier. Default 0.3:

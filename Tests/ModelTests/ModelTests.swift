@@ -66,9 +66,9 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(m.parameters.map(\.name), c.parameterShapes.map(\.name))
         XCTAssertEqual(m.parameters.map(\.shape), c.parameterShapes.map(\.shape))
         XCTAssertEqual(m.parameters.first?.name, "lfe.0.weight")
-        XCTAssertEqual(m.parameters.first?.shape, [128, 181, 3])
-        XCTAssertTrue(m.parameters.contains { $0.name == "cfe.weight_hh_l0_reverse" && $0.shape == [256, 64] })
-        XCTAssertTrue(m.parameters.contains { $0.name == "gfe.in_proj_weight" && $0.shape == [384, 128] })
+        XCTAssertEqual(m.parameters.first?.shape, [256, 181, 3])
+        XCTAssertTrue(m.parameters.contains { $0.name == "cfe.weight_hh_l0_reverse" && $0.shape == [512, 128] })
+        XCTAssertTrue(m.parameters.contains { $0.name == "gfe.in_proj_weight" && $0.shape == [768, 256] })
         // Same seed, same weights; another seed, other weights.
         let m2 = try STACNN(config: c, seed: 1), m3 = try STACNN(config: c, seed: 2)
         XCTAssertEqual(m.stateDict(), m2.stateDict())

@@ -23,8 +23,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 DEFAULT_CONFIG = {
-    "inputChannels": 181, "numClasses": 7, "convChannels": [128, 128, 128], "kernelSize": 3,
-    "poolSize": 2, "lstmHidden": 64, "heads": 4, "dropout": 0.3, "useCFE": True, "useGFE": True,
+    "inputChannels": 181, "numClasses": 7, "convChannels": [256, 256, 256], "kernelSize": 3,
+    "poolSize": 2, "lstmHidden": 128, "heads": 4, "dropout": 0.3, "useCFE": True, "useGFE": True,
 }
 
 
