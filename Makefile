@@ -8,7 +8,7 @@ SER        := .build/release/ser
 MODEL      ?= models/default.safetensors
 FILE       ?=
 
-.PHONY: run test build deps demo clean bench-features
+.PHONY: run test build deps clean bench-features bench-model bench-service parity
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -35,6 +35,15 @@ test: deps
 
 bench-features: build
 	./benchmarks/features_vs_librosa.sh
+
+bench-model: deps
+	./benchmarks/model/speed.sh
+
+parity: deps
+	./benchmarks/model/parity.sh
+
+bench-service: build
+	./benchmarks/service/bench.sh --model $(MODEL) --bin $(SER)
 
 clean:
 	rm -rf .build
