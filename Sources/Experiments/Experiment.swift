@@ -190,8 +190,8 @@ public struct ExperimentRunner {
 }
 
 extension ExperimentRunner {
-    /// Re-evaluates every fold's best model (`<fold>/model.safetensors`) on its test set and
-    /// rewrites the report; folds without a model are skipped with a log line.
+    /// Re-evaluates the best model (`<fold>/model.safetensors`) of every finished fold on its test
+    /// set and rewrites the report; unfinished folds are skipped with a log line.
     public func evaluate() throws -> ExperimentReport {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
@@ -202,7 +202,12 @@ extension ExperimentRunner {
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
             let modelURL = foldDir.appendingPathComponent("model.safetensors")
-            guard FileManager.default.fileExists(atPath: modelURL.path) else { log("\(fold.name): no model, skipped"); continue }
+            // result.json is written only once a fold's training has finished: an interrupted
+            // fold's best-so-far model is not a result.
+            guard FileManager.default.fileExists(atPath: foldDir.appendingPathComponent("result.json").path),
+                  FileManager.default.fileExists(atPath: modelURL.path) else {
+                log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
+            }
             let saved = try SavedModel.read(from: modelURL)
             let feats = try cache.features(for: fold.test.map(\.url), progress: progress)
             let metrics = try Self.test(saved, LabelledClips(features: feats, labels: fold.test.map { labelIndex[$0.label] ?? 0 }),
@@ -214,7 +219,7 @@ extension ExperimentRunner {
                                       trainCount: fold.train.count, validationCount: fold.validation.count))
             log(String(format: "%@: test accuracy %.2f%%", fold.name, (metrics.accuracy ?? 0) * 100))
         }
-        guard !results.isEmpty else { throw ExperimentError.badRunFile(path: directory.path, reason: "no fold has a model.safetensors yet") }
+        guard !results.isEmpty else { throw ExperimentError.badRunFile(path: directory.path, reason: "no fold has finished training yet") }
         return try writeReport(results, plan: plan)
     }
 }
