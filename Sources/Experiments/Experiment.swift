@@ -61,7 +61,7 @@ public struct ExperimentRunner {
     /// Show progress bars.
     public var progress = true
     /// Called with a line of text per finished fold.
-    public var log: (String) -> Void = { print($0) }
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
 
     /// A runner.
     public init(spec: ExperimentSpec, directory: URL, cacheDirectory: URL) {
