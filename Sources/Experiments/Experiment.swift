@@ -61,7 +61,7 @@ public struct ExperimentRunner {
     /// Show progress bars.
     public var progress = true
     /// Called with a line of text per finished fold.
-    public var log: (String) -> Void = { print($0); fflush(stdout) }
+    public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
     /// A runner.
     public init(spec: ExperimentSpec, directory: URL, cacheDirectory: URL) {
