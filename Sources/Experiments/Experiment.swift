@@ -110,6 +110,23 @@ public struct ExperimentRunner {
         return plan
     }
 
+    /// The folds of `plan` this run covers: all of them, or those named in `spec.onlyFolds`.
+    func selectedFolds(_ plan: SplitPlan, _ corpus: Corpus) throws -> [ResolvedFold] {
+        try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
+    }
+
+    /// Features (from the cache, extracted once per file) of `entries`, and a lookup that turns any
+    /// subset of them into labelled clips (label = index in `labels`).
+    func clipLookup(_ entries: [CorpusEntry], labels: [String]) throws -> ([CorpusEntry]) -> LabelledClips {
+        let urls = Array(Set(entries.map(\.url))).sorted { $0.path < $1.path }
+        let feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: urls, progress: progress)
+        let byURL = Dictionary(uniqueKeysWithValues: zip(urls, feats))
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        return { subset in
+            LabelledClips(features: subset.map { byURL[$0.url]! }, labels: subset.map { labelIndex[$0.label] ?? 0 })
+        }
+    }
+
     /// Trains (or resumes) every fold, evaluates each best model on its test set and writes the report.
     public func run(resume: Bool) throws -> ExperimentReport {
         let fm = FileManager.default
@@ -127,15 +144,8 @@ public struct ExperimentRunner {
         try enc.encode(spec).write(to: specURL, options: .atomic)
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
-        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
-        let all = Array(Set(folds.flatMap { $0.train + $0.validation + $0.test }.map(\.url))).sorted { $0.path < $1.path }
-        let cache = FeatureCache(root: cacheDirectory, config: spec.features)
-        let feats = try cache.features(for: all, progress: progress)
-        let byURL = Dictionary(uniqueKeysWithValues: zip(all, feats))
-        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
-        func clips(_ entries: [CorpusEntry]) -> LabelledClips {
-            LabelledClips(features: entries.map { byURL[$0.url]! }, labels: entries.map { labelIndex[$0.label] ?? 0 })
-        }
+        let folds = try selectedFolds(plan, corpus)
+        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -195,9 +205,7 @@ extension ExperimentRunner {
     public func evaluate() throws -> ExperimentReport {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
-        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
-        let cache = FeatureCache(root: cacheDirectory, config: spec.features)
-        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
+        let folds = try selectedFolds(plan, corpus)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -209,9 +217,8 @@ extension ExperimentRunner {
                 log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
             }
             let saved = try SavedModel.read(from: modelURL)
-            let feats = try cache.features(for: fold.test.map(\.url), progress: progress)
-            let metrics = try Self.test(saved, LabelledClips(features: feats, labels: fold.test.map { labelIndex[$0.label] ?? 0 }),
-                                        labels: corpus.labels)
+            let test = try clipLookup(fold.test, labels: corpus.labels)(fold.test)
+            let metrics = try Self.test(saved, test, labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
@@ -238,17 +245,15 @@ extension ExperimentRunner {
     public func runBaseline() throws -> ExperimentReport {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
-        let folds = try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
-        let all = Array(Set(folds.flatMap { $0.train + $0.validation + $0.test }.map(\.url))).sorted { $0.path < $1.path }
-        let feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: all, progress: progress)
-        let byURL = Dictionary(uniqueKeysWithValues: zip(all, feats))
-        let labelIndex = Dictionary(uniqueKeysWithValues: corpus.labels.enumerated().map { ($1, $0) })
+        let folds = try selectedFolds(plan, corpus)
+        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
-            func xy(_ e: [CorpusEntry]) -> ([Tensor], [Int]) { (e.map { byURL[$0.url]! }, e.map { labelIndex[$0.label] ?? 0 }) }
-            let (xtr, ytr) = xy(fold.train), (xva, yva) = xy(fold.validation), (xte, yte) = xy(fold.test)
-            let model = LinearBaseline(train: xtr, trainLabels: ytr, validation: xva, validationLabels: yva, classes: corpus.labels.count)
-            let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: yte, predicted: model.predict(xte)))
+            let train = clips(fold.train), validation = clips(fold.validation), test = clips(fold.test)
+            let model = LinearBaseline(train: train.features, trainLabels: train.labels, validation: validation.features,
+                                       validationLabels: validation.labels, classes: corpus.labels.count)
+            let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: test.labels,
+                                                                         predicted: model.predict(test.features)))
             log(String(format: "%@: baseline test accuracy %.2f%% (L2 %g chosen on validation)", fold.name, (m.accuracy ?? 0) * 100, model.l2))
             results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count))
         }

@@ -42,12 +42,7 @@ public struct LinearBaseline: Sendable {
             let v = col.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(max(1, col.count))
             mean[j] = Float(m); std[j] = Float(max(v.squareRoot(), 1e-6))
         }
-        func standardise(_ rows: [[Float]]) -> [Float] {
-            var out = [Float](repeating: 0, count: rows.count * d)
-            for (i, r) in rows.enumerated() { for j in 0..<d { out[i * d + j] = (r[j] - mean[j]) / std[j] } }
-            return out
-        }
-        let a = standardise(xtr), av = standardise(xva)
+        let a = Self.standardise(xtr, mean: mean, std: std), av = Self.standardise(xva, mean: mean, std: std)
         var best: (acc: Double, w: [Float], b: [Float], l2: Float)? = nil
         for l2 in grid {
             let (w, b) = Self.fit(a, rows: xtr.count, d: d, labels: trainLabels, classes: classes, l2: l2, iterations: iterations)
@@ -61,10 +56,16 @@ public struct LinearBaseline: Sendable {
 
     /// Predicted class of each feature matrix.
     public func predict(_ xs: [Tensor]) -> [Int] {
-        let rows = xs.map(Self.statistics)
-        var a = [Float](repeating: 0, count: rows.count * inputs)
-        for (i, r) in rows.enumerated() { for j in 0..<inputs { a[i * inputs + j] = (r[j] - mean[j]) / std[j] } }
-        return Self.predict(a, rows: rows.count, d: inputs, w: weight, b: bias, classes: classes)
+        let a = Self.standardise(xs.map(Self.statistics), mean: mean, std: std)
+        return Self.predict(a, rows: xs.count, d: inputs, w: weight, b: bias, classes: classes)
+    }
+
+    /// Rows standardised with `mean`/`std`, packed row-major `(rows, D)`.
+    static func standardise(_ rows: [[Float]], mean: [Float], std: [Float]) -> [Float] {
+        let d = mean.count
+        var out = [Float](repeating: 0, count: rows.count * d)
+        for (i, r) in rows.enumerated() { for j in 0..<d { out[i * d + j] = (r[j] - mean[j]) / std[j] } }
+        return out
     }
 
     static func logits(_ a: [Float], rows n: Int, d: Int, w: [Float], b: [Float], classes k: Int) -> [Float] {
