@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import SERCore
 import SERCorpora
 import SERExperiments
+import SERFeatures
 import SERModel
 
 /// Model and optimisation flags shared by `ser train` and `ser baseline`.
@@ -16,6 +18,8 @@ struct ExperimentOptions: ParsableArguments {
     var onlyFolds: [String] = []
     @Option(help: "Run folder.") var out: String
     @Option(help: "Feature cache folder.") var cache: String = ".cache/features"
+    @Option(help: "Per-clip normalisation before standardising: global (training statistics only, the paper's), utterance (each clip by its own statistics), speaker (each clip by its speaker's statistics; needs unlabelled audio of every test speaker).")
+    var normalization: String = "global"
     @OptionGroup var features: FeatureOptions
 
     func spec() throws -> ExperimentSpec {
@@ -33,6 +37,10 @@ struct ExperimentOptions: ParsableArguments {
         }
         guard !s.seeds.isEmpty else { throw ValidationError("--seeds is empty") }
         s.onlyFolds = onlyFolds
+        guard let norm = FeatureNormalization(rawValue: normalization) else {
+            throw ValidationError("unknown --normalization '\(normalization)' (expected \(FeatureNormalization.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        s.normalization = norm == .global ? nil : norm
         s.features = try features.config()
         return s
     }
@@ -63,10 +71,14 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-cfe"), help: "Ablation: without the BiLSTM (CFE).") var noCFE = false
     @Flag(name: .customLong("no-gfe"), help: "Ablation: without self-attention (GFE).") var noGFE = false
     @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false
+    @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
+    var threads: Int = 2
     @Flag(help: "Continue the run in --out.") var resume = false
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        BLAS.setThreads(threads)
         var spec = try experiment.spec()
         var m = STACNNConfig()
         m.convChannels = try conv.split(separator: ",").map {

@@ -29,6 +29,9 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// The number of threads OpenBLAS currently uses (`OPENBLAS_NUM_THREADS` or all cores).
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
     /// Sets the number of threads OpenBLAS uses (1 for reproducible single-thread benchmarks).
     public static func setThreads(_ n: Int) {
         openblas_set_num_threads(Int32(max(1, n)))

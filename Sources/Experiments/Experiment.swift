@@ -39,6 +39,12 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     public var model = STACNNConfig()
     /// Optimisation settings (`seed` is set per run).
     public var training = TrainingConfig()
+    /// Per-clip normalisation before the standardiser; nil means `.global` (and keeps `spec.json`
+    /// of runs made before this setting existed readable).
+    public var normalization: FeatureNormalization? = nil
+
+    /// The normalisation in effect.
+    public var effectiveNormalization: FeatureNormalization { normalization ?? .global }
 
     /// A spec with defaults.
     public init(corpus: CorpusKind, data: String, protocolKind: EvaluationProtocol) {
@@ -115,11 +121,15 @@ public struct ExperimentRunner {
         try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
     }
 
-    /// Features (from the cache, extracted once per file) of `entries`, and a lookup that turns any
-    /// subset of them into labelled clips (label = index in `labels`).
+    /// Features (from the cache, extracted once per file) of `entries`, normalised per clip as the
+    /// spec says, and a lookup that turns any subset of them into labelled clips (label = index in
+    /// `labels`). `.speaker` statistics come from all of a speaker's clips among `entries`.
     func clipLookup(_ entries: [CorpusEntry], labels: [String]) throws -> ([CorpusEntry]) -> LabelledClips {
-        let urls = Array(Set(entries.map(\.url))).sorted { $0.path < $1.path }
-        let feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: urls, progress: progress)
+        var speakerOf: [URL: String] = [:]
+        for e in entries { speakerOf[e.url] = e.speaker }
+        let urls = speakerOf.keys.sorted { $0.path < $1.path }
+        var feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: urls, progress: progress)
+        spec.effectiveNormalization.apply(&feats, groups: urls.map { speakerOf[$0] ?? "" })
         let byURL = Dictionary(uniqueKeysWithValues: zip(urls, feats))
         let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         return { subset in
@@ -156,7 +166,8 @@ public struct ExperimentRunner {
             if spec.protocolKind == .holdout, let s = UInt64(fold.name.replacingOccurrences(of: "seed-", with: "")) { training.seed = s }
             else { training.seed = spec.seeds.first ?? 0 }
             let trainer = Trainer(directory: foldDir, modelConfig: model, config: training,
-                                  featureConfig: spec.features, labels: corpus.labels)
+                                  featureConfig: spec.features, labels: corpus.labels,
+                                  normalization: spec.effectiveNormalization)
             let outcome = try trainer.train(train: clips(fold.train), validation: clips(fold.validation),
                                             resume: resume, progress: progress)
             let metrics = try Self.test(outcome.model, clips(fold.test), labels: corpus.labels)
@@ -171,7 +182,8 @@ public struct ExperimentRunner {
         return try writeReport(results, plan: plan)
     }
 
-    /// Test-set metrics of a saved model on clips (raw features; the model's standardiser is applied).
+    /// Test-set metrics of a saved model on clips (normalised per clip already; the model's
+    /// standardiser is applied).
     public static func test(_ saved: SavedModel, _ data: LabelledClips, labels: [String]) throws -> ClassificationMetrics {
         let model = try saved.makeModel()
         let xs = data.features.map(saved.standardizer.applied(to:))
@@ -182,14 +194,19 @@ public struct ExperimentRunner {
     /// Builds and writes the Markdown/JSON/SVG report of finished folds.
     public func writeReport(_ results: [FoldResult], plan: SplitPlan) throws -> ExperimentReport {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        // The architecture as trained: input channels and classes come from the data.
+        var model = spec.model
+        model.inputChannels = spec.features.channels
+        if let classes = results.first?.metrics.confusion.labels.count { model.numClasses = classes }
         var report = try ExperimentReport(
             title: "STA-CNN on \(plan.corpus), \(plan.protocolName)", corpus: plan.corpus, protocolName: plan.protocolName,
             settings: [
                 "features": spec.features.jsonString(),
-                "model": String(decoding: try enc.encode(spec.model), as: UTF8.self),
+                "model": String(decoding: try enc.encode(model), as: UTF8.self),
                 "training": String(decoding: try enc.encode(spec.training), as: UTF8.self),
                 "seeds": spec.seeds.map(String.init).joined(separator: ","),
                 "split": "split.json (fingerprint \(plan.entriesFingerprint))",
+                "normalization": spec.effectiveNormalization.rawValue,
             ],
             folds: results,
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."])
@@ -206,6 +223,7 @@ extension ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
+        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -217,8 +235,7 @@ extension ExperimentRunner {
                 log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
             }
             let saved = try SavedModel.read(from: modelURL)
-            let test = try clipLookup(fold.test, labels: corpus.labels)(fold.test)
-            let metrics = try Self.test(saved, test, labels: corpus.labels)
+            let metrics = try Self.test(saved, clips(fold.test), labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
@@ -243,6 +260,12 @@ extension ExperimentReport {
 extension ExperimentRunner {
     /// Fits the linear baseline (``LinearBaseline``) on every fold of the split and writes its report.
     public func runBaseline() throws -> ExperimentReport {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // One BLAS thread: the fit is tiny, and the L2 choice on validation data must not depend
+        // on the machine's core count through rounding.
+        let blasThreads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
@@ -260,7 +283,8 @@ extension ExperimentRunner {
         var report = try ExperimentReport(
             title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",
             corpus: plan.corpus, protocolName: plan.protocolName,
-            settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))"],
+            settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))",
+                       "normalization": spec.effectiveNormalization.rawValue],
             folds: results,
             notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."])
         report.comparison = report.comparisonWithPaper(model: "Baseline: logistic regression")

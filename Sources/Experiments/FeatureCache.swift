@@ -61,6 +61,7 @@ public struct FeatureCache: Sendable {
         let extractors = PerWorker((0..<workers).map { _ in Lazy { FeatureExtractor(config: config) } })
         let bar = ProgressBar(total: urls.count, label: "features", unit: "files", enabled: progress)
         let dir = folder, cfg = config
+        let blasThreads = BLAS.threads
         BLAS.setThreads(1)
         Parallel.forEach(count: urls.count, threads: workers) { worker, i in
             let url = urls[i]
@@ -83,7 +84,7 @@ public struct FeatureCache: Sendable {
             bar.advance()
         }
         bar.finish()
-        BLAS.setThreads(Parallel.cores)
+        BLAS.setThreads(blasThreads)                                 // as it was (OPENBLAS_NUM_THREADS respected)
         let failed = failures.withLock { $0 }
         guard failed.isEmpty else { throw ExperimentError.featureExtractionFailed(failed.sorted()) }
         return results.withLock { $0.map { $0! } }

@@ -65,11 +65,15 @@ public struct Trainer {
     public let featureConfig: FeatureConfig
     /// Class names, index = label.
     public let labels: [String]
+    /// Per-clip normalisation the clips already went through (saved with the model so that
+    /// prediction repeats it).
+    public let normalization: FeatureNormalization
 
     /// A trainer writing into `directory`.
-    public init(directory: URL, modelConfig: STACNNConfig, config: TrainingConfig, featureConfig: FeatureConfig, labels: [String]) {
+    public init(directory: URL, modelConfig: STACNNConfig, config: TrainingConfig, featureConfig: FeatureConfig, labels: [String],
+                normalization: FeatureNormalization = .global) {
         self.directory = directory; self.modelConfig = modelConfig; self.config = config
-        self.featureConfig = featureConfig; self.labels = labels
+        self.featureConfig = featureConfig; self.labels = labels; self.normalization = normalization
     }
 
     var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
@@ -120,7 +124,8 @@ public struct Trainer {
                                               seconds: Date().timeIntervalSince(start)))
             if valAcc > best.accuracy || (valAcc == best.accuracy && valLoss < best.loss) {
                 best = (valAcc, valLoss, epoch)
-                try SavedModel(model: model, labels: labels, featureConfig: featureConfig, standardizer: standardizer).write(to: modelURL)
+                try SavedModel(model: model, labels: labels, featureConfig: featureConfig, standardizer: standardizer,
+                               normalization: normalization).write(to: modelURL)
             }
             history.bestEpoch = best.epoch
             try saveCheckpoint(model: model, adam: adam, history: history, best: best)

@@ -63,3 +63,41 @@ public struct Standardizer: Codable, Sendable, Equatable {
     /// Returns a standardised copy.
     public func applied(to x: Tensor) -> Tensor { var y = x; apply(&y); return y }
 }
+
+/// How each clip is normalised before the training-fitted ``Standardizer``.
+///
+/// Speaker-independent protocols test on voices the model never heard; removing each voice's
+/// own level and timbre before the network sees it is the usual remedy.
+public enum FeatureNormalization: String, Codable, Sendable, CaseIterable {
+    /// Only the standardiser fitted on the training data (the paper's setting).
+    case global
+    /// Each clip's channels are first z-scored with the clip's own mean and std over its frames.
+    /// Needs nothing but the clip, so prediction applies it the same way.
+    case utterance
+    /// Each clip is first z-scored with the mean and std of all clips of its speaker (labels are
+    /// never used). A research protocol: it needs unlabelled recordings of every test speaker.
+    /// Prediction treats each input file as its own speaker.
+    case speaker
+
+    /// Normalises `clips` in place; `groups[i]` names the speaker of clip `i` (used by `.speaker`).
+    public func apply(_ clips: inout [Tensor], groups: [String]) {
+        switch self {
+        case .global: return
+        case .utterance:
+            for i in clips.indices { Standardizer.fit([clips[i]]).apply(&clips[i]) }
+        case .speaker:
+            precondition(groups.count == clips.count, "FeatureNormalization: one group per clip")
+            var members: [String: [Int]] = [:]
+            for (i, g) in groups.enumerated() { members[g, default: []].append(i) }
+            for ids in members.values {
+                let s = Standardizer.fit(ids.map { clips[$0] })
+                for i in ids { s.apply(&clips[i]) }
+            }
+        }
+    }
+
+    /// Normalises one clip at prediction time (`.speaker` uses the clip itself as its speaker).
+    public func apply(_ x: inout Tensor) {
+        if self != .global { Standardizer.fit([x]).apply(&x) }
+    }
+}

@@ -38,7 +38,7 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
 ///
 /// Stored as one safetensors file: the tensors are exactly the reference model's `state_dict`
 /// (so PyTorch's `load_state_dict(strict=True)` accepts them) and the rest is JSON in the metadata
-/// under `format`, `model_config`, `labels`, `feature_config` and `standardizer`.
+/// under `format`, `model_config`, `labels`, `feature_config`, `standardizer` and `normalization`.
 public struct SavedModel: Sendable {
     /// Metadata value of `format`.
     public static let formatTag = "ser-stacnn-1"
@@ -51,11 +51,16 @@ public struct SavedModel: Sendable {
     public var featureConfig: FeatureConfig
     /// Per-channel standardisation fitted on the training data.
     public var standardizer: Standardizer
+    /// Per-clip normalisation applied before ``standardizer`` (`.global`: none; files written
+    /// before this field existed read as `.global`).
+    public var normalization: FeatureNormalization = .global
     /// Weights by parameter name.
     public var weights: [String: Tensor]
 
     /// Captures a model's current weights with its context.
-    public init(model: STACNN, labels: [String], featureConfig: FeatureConfig, standardizer: Standardizer) {
+    public init(model: STACNN, labels: [String], featureConfig: FeatureConfig, standardizer: Standardizer,
+                normalization: FeatureNormalization = .global) {
+        self.normalization = normalization
         precondition(labels.count == model.config.numClasses, "SavedModel: \(labels.count) labels for \(model.config.numClasses) classes")
         config = model.config
         self.labels = labels
@@ -75,6 +80,7 @@ public struct SavedModel: Sendable {
             "labels": json(labels),
             "feature_config": featureConfig.jsonString(),
             "standardizer": json(standardizer),
+            "normalization": normalization.rawValue,
         ])
     }
 
@@ -129,6 +135,13 @@ public struct SavedModel: Sendable {
               standardizer.std.allSatisfy({ $0 > 0 && $0.isFinite }), standardizer.mean.allSatisfy(\.isFinite) else {
             throw ModelFileError.invalidMetadata(path: path, key: "standardizer",
                                                  reason: "needs \(config.inputChannels) finite means and positive stds")
+        }
+        if let n = file.metadata["normalization"] {
+            guard let v = FeatureNormalization(rawValue: n) else {
+                throw ModelFileError.invalidMetadata(path: path, key: "normalization", reason: "'\(n)' is not one of "
+                    + FeatureNormalization.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            normalization = v
         }
         let expected = config.parameterShapes
         let names = Set(expected.map(\.name))

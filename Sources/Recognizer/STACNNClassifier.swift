@@ -36,6 +36,7 @@ public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
         let worker = try borrow()
         defer { giveBack(worker) }
         var x = worker.0.extract(samples)
+        model.normalization.apply(&x)
         model.standardizer.apply(&x)
         return try worker.1.predict(features: x)
     }

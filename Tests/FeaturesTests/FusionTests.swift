@@ -87,6 +87,40 @@ final class FusionTests: XCTestCase {
         XCTAssertEqual(Standardizer.fit([]).channels, 0)
     }
 
+    func testNormalizationModes() {
+        func clip(_ values: [Float]) -> Tensor { Tensor(shape: [2, values.count / 2], data: values) }
+        let a = clip([1, 2, 3, 4, 10, 20, 30, 40]), b = clip([5, 7, 9, 11, 0, 1, 0, 1]), c = clip([100, 300, 5, 5])
+        func stats(_ xs: [Tensor]) -> Standardizer { Standardizer.fit(xs) }
+
+        var global = [a, b, c]
+        FeatureNormalization.global.apply(&global, groups: ["s1", "s1", "s2"])
+        XCTAssertEqual(global, [a, b, c])
+
+        // utterance: every clip on its own has mean 0 and std 1 per (non-constant) channel.
+        var utt = [a, b, c]
+        FeatureNormalization.utterance.apply(&utt, groups: ["s1", "s1", "s2"])
+        for x in utt {
+            let s = stats([x])
+            XCTAssertEqual(s.mean[0], 0, accuracy: 1e-5); XCTAssertEqual(s.std[0], 1, accuracy: 1e-4)
+        }
+        XCTAssertEqual(utt[2][1, 0], 0)                         // constant channel: 0, not NaN
+        var single = a
+        FeatureNormalization.utterance.apply(&single)
+        XCTAssertEqual(single, utt[0])                           // prediction does the same
+
+        // speaker: the clips of one speaker share statistics; speakers do not affect each other.
+        var spk = [a, b, c]
+        FeatureNormalization.speaker.apply(&spk, groups: ["s1", "s1", "s2"])
+        let s1 = stats([spk[0], spk[1]])
+        XCTAssertEqual(s1.mean[0], 0, accuracy: 1e-5); XCTAssertEqual(s1.std[0], 1, accuracy: 1e-4)
+        XCTAssertEqual(s1.mean[1], 0, accuracy: 1e-5); XCTAssertEqual(s1.std[1], 1, accuracy: 1e-4)
+        XCTAssertNotEqual(stats([spk[0]]).mean[0], 0)            // not per clip
+        var other = [a, b, clip([-7, 3, 2, 2])]
+        FeatureNormalization.speaker.apply(&other, groups: ["s1", "s1", "s2"])
+        XCTAssertEqual(Array(other[0...1]), Array(spk[0...1]))
+        XCTAssertEqual(FeatureNormalization(rawValue: "speaker"), .speaker)
+    }
+
     func testPitchTuningFindsTheOffset() {
         // 0.205 of a semitone sharp of the A440 grid, over several octaves: histogram bin [0.20, 0.21).
         let f: [Float] = [220, 440, 880, 330, 660].map { $0 * Float(pow(2.0, 0.205 / 12)) }

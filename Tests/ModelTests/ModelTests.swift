@@ -134,6 +134,11 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(back.labels, ["angry", "happy", "sad"])
         XCTAssertEqual(back.featureConfig, fc)
         XCTAssertEqual(back.standardizer, std)
+        XCTAssertEqual(back.normalization, .global)
+        var utterance = saved; utterance.normalization = .utterance
+        try utterance.write(to: url)
+        XCTAssertEqual(try SavedModel.read(from: url).normalization, .utterance)
+        try saved.write(to: url)
         let model2 = try back.makeModel()
         let batch = try randomBatch(channels: 5, lengths: [9, 4], classes: 3, seed: 2)
         XCTAssertEqual(model.logits(batch), model2.logits(batch))
@@ -161,6 +166,12 @@ final class ModelTests: XCTestCase {
         try refuses(other, "config.safetensors") { if case .shapeMismatch = $0 { return true }; return false }
         var noMeta = raw; noMeta.metadata["standardizer"] = nil
         try refuses(noMeta, "nometa.safetensors") { if case .missingMetadata(_, "standardizer") = $0 { return true }; return false }
+        var older = raw; older.metadata["normalization"] = nil       // files from before the field: global
+        let olderURL = dir.appendingPathComponent("older.safetensors")
+        try older.write(to: olderURL)
+        XCTAssertEqual(try SavedModel.read(from: olderURL).normalization, .global)
+        var badNorm = raw; badNorm.metadata["normalization"] = "per-planet"
+        try refuses(badNorm, "norm.safetensors") { if case .invalidMetadata(_, "normalization", _) = $0 { return true }; return false }
         var badLabels = raw; badLabels.metadata["labels"] = "[\"a\"]"
         try refuses(badLabels, "labels.safetensors") { if case .invalidMetadata(_, "labels", _) = $0 { return true }; return false }
         // A damaged (truncated) file.
