@@ -54,6 +54,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Example (the paper's 6:2:2 protocol, 5 seeds):
           ser train --corpus ravdess --data ../shared/corpora/ravdess --protocol holdout --seeds 0,1,2,3,4 --out runs/ravdess-holdout
+        Speaker-independent, with each speaker's features normalised by that speaker's statistics:
+          ser train --corpus emodb --data ../shared/corpora/emodb --protocol loso --normalization speaker --out runs/emodb-loso
         A killed run continues with the same command plus --resume. `ser evaluate --run DIR` recomputes the report.
         """)
 
