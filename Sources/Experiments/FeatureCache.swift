@@ -13,6 +13,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case badRunFile(path: String, reason: String)
     /// Settings that cannot work (e.g. a split with an empty training set).
     case invalidSetup(String)
+    /// Training produced a non-finite loss (NaN or infinity), or the inputs held non-finite values.
+    case diverged(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
         case let .runMismatch(path, reason): return "\(path): \(reason)"
         case let .badRunFile(path, reason): return "\(path): \(reason)"
         case .invalidSetup(let s): return s
+        case .diverged(let s): return "training diverged: " + s
         }
     }
 }

@@ -90,6 +90,11 @@ public struct Trainer {
             throw ExperimentError.invalidSetup("training needs non-empty training and validation sets")
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, xs) in [("training", train.features), ("validation", validation.features)] {
+            if let i = xs.firstIndex(where: { !$0.data.allSatisfy(\.isFinite) }) {
+                throw ExperimentError.diverged("\(name) clip \(i) has non-finite feature values")
+            }
+        }
         let standardizer = Standardizer.fit(train.features)          // training data only
         let trainX = train.features.map(standardizer.applied(to:))
         let valX = validation.features.map(standardizer.applied(to:))
@@ -119,6 +124,10 @@ public struct Trainer {
             }
             let (valLoss, valPred) = try Evaluation.run(model, valX, labels: validation.labels)
             let valAcc = Double(zip(valPred, validation.labels).filter { $0 == $1 }.count) / Double(valX.count)
+            guard lossSum.isFinite, valLoss.isFinite else {
+                throw ExperimentError.diverged(String(format: "epoch %d: training loss %f, validation loss %f (the last checkpoint is kept; try a lower --lr)",
+                                                      epoch, lossSum / Double(trainX.count), valLoss))
+            }
             history.epochs.append(EpochRecord(epoch: epoch, trainLoss: lossSum / Double(trainX.count), validationLoss: valLoss,
                                               validationAccuracy: valAcc, learningRate: Double(config.learningRate),
                                               seconds: Date().timeIntervalSince(start)))

@@ -41,7 +41,9 @@ public struct Standardizer: Codable, Sendable, Equatable {
         }
         guard n > 0 else { return .identity(channels: c) }
         let mean = sum.map { $0 / n }
-        let std = zip(sq, mean).map { max(($0 / n - $1 * $1).squareRoot(), 1e-5) }
+        // E[x²] − E[x]² of a constant channel can round below zero: clamp before the root, or the
+        // std is NaN (and `max(NaN, floor)` is NaN too).
+        let std = zip(sq, mean).map { max(max($0 / n - $1 * $1, 0).squareRoot(), 1e-5) }
         return Standardizer(mean: mean.map(Float.init), std: std.map(Float.init))
     }
 

@@ -70,6 +70,26 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testNonFiniteInputsAndLossesStopTrainingWithATypedError() throws {
+        var train = synthetic(8, seed: 1)
+        let val = synthetic(4, seed: 2)
+        var cfg = TrainingConfig(); cfg.epochs = 2; cfg.batchSize = 4
+        train.features[3].data[5] = .nan
+        XCTAssertThrowsError(try Trainer(directory: try SharedData.temporaryDirectory(), modelConfig: smallModel(), config: cfg,
+                                         featureConfig: sixChannels(), labels: ["a", "b"]).train(train: train, validation: val, progress: false)) { e in
+            guard case ExperimentError.diverged(let m) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("training clip 3 has non-finite"), m)
+        }
+        // A learning rate far too large blows the weights up: the loss is reported, not written as JSON.
+        cfg.learningRate = 1e37; cfg.clipNorm = nil; cfg.epochs = 5
+        let d = try SharedData.temporaryDirectory()
+        XCTAssertThrowsError(try Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["a", "b"])
+            .train(train: synthetic(8, seed: 1), validation: val, progress: false)) { e in
+            guard case ExperimentError.diverged(let m) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("epoch 1"), m)
+        }
+    }
+
     func testTrainingLearnsTheSyntheticTaskAndKeepsBestModel() throws {
         let train = synthetic(48, seed: 3), val = synthetic(16, seed: 4), test = synthetic(16, seed: 9)
         var cfg = TrainingConfig(); cfg.epochs = 25; cfg.batchSize = 8; cfg.learningRate = 5e-3; cfg.masking = .none

@@ -87,6 +87,27 @@ final class FusionTests: XCTestCase {
         XCTAssertEqual(Standardizer.fit([]).channels, 0)
     }
 
+    /// A constant channel whose Double sums round so that E[x²] − E[x]² comes out slightly
+    /// negative must still get the floor std, not NaN (a NaN std turned whole SAVEE clips into NaN
+    /// under utterance normalisation and the training loss with them).
+    func testStandardizerConstantChannelRounding() {
+        var negativeVarianceSeen = false
+        for frames in [7, 57, 151, 300, 1001] {
+            for value: Float in [0.1, -0.3, 1.7, -79.99, 3.3e-3, 12345.6, -0.55] {
+                let x = Tensor(shape: [1, frames], data: [Float](repeating: value, count: frames))
+                let v = Double(value), n = Double(frames)
+                let s0 = (0..<frames).reduce(0.0) { a, _ in a + v }, q0 = (0..<frames).reduce(0.0) { a, _ in a + v * v }
+                if q0 / n - (s0 / n) * (s0 / n) < 0 { negativeVarianceSeen = true }
+                let s = Standardizer.fit([x])
+                XCTAssertTrue(s.std[0].isFinite && s.std[0] >= 1e-5, "value \(value), \(frames) frames: std \(s.std[0])")
+                var y = x
+                FeatureNormalization.utterance.apply(&y)
+                XCTAssertTrue(y.data.allSatisfy(\.isFinite), "value \(value), \(frames) frames: non-finite output")
+            }
+        }
+        XCTAssertTrue(negativeVarianceSeen, "the test must include a case whose rounded variance is negative")
+    }
+
     func testNormalizationModes() {
         func clip(_ values: [Float]) -> Tensor { Tensor(shape: [2, values.count / 2], data: values) }
         let a = clip([1, 2, 3, 4, 10, 20, 30, 40]), b = clip([5, 7, 9, 11, 0, 1, 0, 1]), c = clip([100, 300, 5, 5])
