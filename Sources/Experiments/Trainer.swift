@@ -124,11 +124,12 @@ public struct Trainer {
             }
             let (valLoss, valPred) = try Evaluation.run(model, valX, labels: validation.labels)
             let valAcc = Double(zip(valPred, validation.labels).filter { $0 == $1 }.count) / Double(valX.count)
-            guard lossSum.isFinite, valLoss.isFinite else {
+            let trainLoss = lossSum / Double(trainX.count)
+            guard trainLoss.isFinite, valLoss.isFinite else {
                 throw ExperimentError.diverged(String(format: "epoch %d: training loss %f, validation loss %f (the last checkpoint is kept; try a lower --lr)",
-                                                      epoch, lossSum / Double(trainX.count), valLoss))
+                                                      epoch, trainLoss, valLoss))
             }
-            history.epochs.append(EpochRecord(epoch: epoch, trainLoss: lossSum / Double(trainX.count), validationLoss: valLoss,
+            history.epochs.append(EpochRecord(epoch: epoch, trainLoss: trainLoss, validationLoss: valLoss,
                                               validationAccuracy: valAcc, learningRate: Double(config.learningRate),
                                               seconds: Date().timeIntervalSince(start)))
             if valAcc > best.accuracy || (valAcc == best.accuracy && valLoss < best.loss) {
