@@ -56,6 +56,8 @@ struct TrainCommand: ParsableCommand {
           ser train --corpus ravdess --data ../shared/corpora/ravdess --protocol holdout --seeds 0,1,2,3,4 --out runs/ravdess-holdout
         Speaker-independent, with each speaker's features normalised by that speaker's statistics:
           ser train --corpus emodb --data ../shared/corpora/emodb --protocol loso --normalization speaker --out runs/emodb-loso
+        The same with speed-perturbed copies (0.9x, 1.1x) of every training clip:
+          ser train --corpus savee --data ../shared/corpora/savee --seeds 0,1,2,3,4 --normalization speaker --speed-perturb 0.9,1.1 --out runs/savee-sp
         A killed run continues with the same command plus --resume. `ser evaluate --run DIR` recomputes the report.
         """)
 
@@ -73,6 +75,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-cfe"), help: "Ablation: without the BiLSTM (CFE).") var noCFE = false
     @Flag(name: .customLong("no-gfe"), help: "Ablation: without self-attention (GFE).") var noGFE = false
     @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false
+    @Option(name: .customLong("speed-perturb"), help: "Augment training clips with speed-perturbed copies at these factors, comma-separated (e.g. 0.9,1.1); tempo and pitch change together.")
+    var speedPerturb: String = ""
+    @Option(name: .customLong("noise-snr"), help: "Augment training clips with copies in white noise at these SNRs in dB, comma-separated (e.g. 20).")
+    var noiseSNR: String = ""
     @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
     var threads: Int = 2
     @Flag(help: "Continue the run in --out.") var resume = false
@@ -94,11 +100,25 @@ struct TrainCommand: ParsableCommand {
         t.epochs = epochs; t.patience = patience; t.batchSize = batchSize; t.learningRate = lr; t.l2 = l2
         if noMasking { t.masking = .none }
         spec.training = t
+        let augmentation = WaveformAugmentation(speeds: try Self.numbers(speedPerturb, option: "--speed-perturb"),
+                                                noiseSNRs: try Self.numbers(noiseSNR, option: "--noise-snr"))
+        do { try augmentation.validate() } catch { throw ValidationError("\(error)") }
+        spec.augmentation = augmentation.isEmpty ? nil : augmentation
         var runner = ExperimentRunner(spec: spec, directory: URL(fileURLWithPath: experiment.out),
                                       cacheDirectory: URL(fileURLWithPath: experiment.cache))
         runner.progress = !quiet
         let report = try runner.run(resume: resume)
         print(report.summaryLine(directory: experiment.out))
+    }
+
+    /// Parses a comma-separated list of numbers ("" is empty).
+    static func numbers(_ text: String, option: String) throws -> [Double] {
+        try text.split(separator: ",").map {
+            guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                throw ValidationError("bad \(option) value '\($0)' (expected comma-separated numbers)")
+            }
+            return v
+        }
     }
 }
 

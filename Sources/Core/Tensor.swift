@@ -29,6 +29,9 @@ public struct Tensor: Sendable, Equatable {
     /// Number of elements.
     public var count: Int { data.count }
 
+    /// True when no element is NaN or infinite.
+    public var isFinite: Bool { data.allSatisfy(\.isFinite) }
+
     /// Element of a 2-D tensor.
     public subscript(i: Int, j: Int) -> Float {
         get { data[i * shape[1] + j] }

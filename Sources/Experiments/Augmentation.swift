@@ -1,3 +1,5 @@
+import Foundation
+import SERAudio
 import SERCore
 
 /// SpecAugment-style masking of standardised feature matrices, for training data only.
@@ -36,6 +38,83 @@ public struct FeatureMasking: Codable, Sendable, Equatable {
             let w = Int(rng.next() % UInt64(max(1, maxChannels)))
             let c0 = Int(rng.next() % UInt64(max(1, c - w)))
             for ch in c0..<min(c, c0 + w) { for j in 0..<t { x.data[ch * t + j] = 0 } }
+        }
+    }
+}
+
+/// One deterministic change to a training clip's waveform (after decoding and resampling to the
+/// feature rate). Each perturbation in a run gives one extra copy of every training clip.
+public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
+    /// Speed perturbation (Ko et al., 2015): the clip played `factor` times as fast, tempo and
+    /// pitch together, made by resampling the signal from `rate * factor` Hz to `rate` Hz.
+    case speed(Double)
+    /// White Gaussian noise added at this signal-to-noise ratio (dB, over the whole clip), drawn
+    /// from a generator seeded by the file's content, so the copy is the same in every run.
+    case noise(snrDB: Double)
+
+    /// A short name used in cache keys and speaker groups: `speed0.9`, `noise20`.
+    public var tag: String {
+        switch self {
+        case .speed(let f): return "speed\(f)"
+        case .noise(let snr): return "noise\(snr.rounded() == snr ? String(Int(snr)) : String(snr))"
+        }
+    }
+
+    public var description: String { tag }
+
+    /// The perturbed copy of `x` (`sampleRate` Hz); `seed` drives the noise.
+    ///
+    /// - Throws: `AudioError.resampling` if the converter cannot be made.
+    public func apply(_ x: [Float], sampleRate: Int, seed: UInt64) throws -> [Float] {
+        switch self {
+        case .speed(let factor):
+            // x played at rate·factor lasts n/factor samples at rate: resample rate·factor → rate.
+            return try Resampler.resample(x, from: Int((Double(sampleRate) * factor).rounded()), to: sampleRate)
+        case .noise(let snr):
+            let power = x.isEmpty ? 0 : x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)
+            guard power > 0 else { return x }
+            let sigma = Float((power / pow(10, snr / 10)).squareRoot())
+            var rng = SeededRandom(seed: seed)
+            return x.map { $0 + sigma * rng.nextNormal() }
+        }
+    }
+}
+
+/// Waveform augmentation of training clips: speed perturbation and additive noise, each setting
+/// adding one perturbed copy of every training clip. Applied after the split, to training data
+/// only; validation and test clips are never perturbed. Perturbed features are cached like the
+/// originals (keyed by file content, feature settings and perturbation).
+public struct WaveformAugmentation: Codable, Sendable, Equatable {
+    /// Speed factors, e.g. `[0.9, 1.1]` (each in 0.5...2).
+    public var speeds: [Double] = []
+    /// Signal-to-noise ratios in dB of added white noise, e.g. `[20]`.
+    public var noiseSNRs: [Double] = []
+
+    /// No augmentation.
+    public init(speeds: [Double] = [], noiseSNRs: [Double] = []) {
+        self.speeds = speeds; self.noiseSNRs = noiseSNRs
+    }
+
+    /// The perturbations, speeds first.
+    public var perturbations: [AudioPerturbation] {
+        speeds.map { .speed($0) } + noiseSNRs.map { .noise(snrDB: $0) }
+    }
+
+    /// True when there is nothing to add.
+    public var isEmpty: Bool { speeds.isEmpty && noiseSNRs.isEmpty }
+
+    /// Checks the settings.
+    ///
+    /// - Throws: `ExperimentError.invalidSetup` naming the bad value.
+    public func validate() throws {
+        for s in speeds where !(s >= 0.5 && s <= 2) || s == 1 {
+            throw ExperimentError.invalidSetup("speed factor \(s) must lie in 0.5...2 and not be 1")
+        }
+        for n in noiseSNRs where !n.isFinite {
+            throw ExperimentError.invalidSetup("noise SNR \(n) dB must be finite")
+        }
+        if Set(perturbations).count != perturbations.count {
+            throw ExperimentError.invalidSetup("augmentation lists a perturbation twice")
         }
     }
 }

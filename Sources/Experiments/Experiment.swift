@@ -42,6 +42,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// Per-clip normalisation before the standardiser; nil means `.global` (and keeps `spec.json`
     /// of runs made before this setting existed readable).
     public var normalization: FeatureNormalization? = nil
+    /// Waveform augmentation of training clips; nil means none (and keeps older `spec.json` readable).
+    public var augmentation: WaveformAugmentation? = nil
 
     /// The normalisation in effect.
     public var effectiveNormalization: FeatureNormalization { normalization ?? .global }
@@ -121,20 +123,34 @@ public struct ExperimentRunner {
         try plan.resolve(in: corpus).filter { spec.onlyFolds.isEmpty || spec.onlyFolds.contains($0.name) }
     }
 
-    /// Features (from the cache, extracted once per file) of `entries`, normalised per clip as the
-    /// spec says, and a lookup that turns any subset of them into labelled clips (label = index in
-    /// `labels`). `.speaker` statistics come from all of a speaker's clips among `entries`.
-    func clipLookup(_ entries: [CorpusEntry], labels: [String]) throws -> ([CorpusEntry]) -> LabelledClips {
-        var speakerOf: [URL: String] = [:]
-        for e in entries { speakerOf[e.url] = e.speaker }
-        let urls = speakerOf.keys.sorted { $0.path < $1.path }
-        var feats = try FeatureCache(root: cacheDirectory, config: spec.features).features(for: urls, progress: progress)
-        spec.effectiveNormalization.apply(&feats, groups: urls.map { speakerOf[$0] ?? "" })
-        let byURL = Dictionary(uniqueKeysWithValues: zip(urls, feats))
-        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        return { subset in
-            LabelledClips(features: subset.map { byURL[$0.url]! }, labels: subset.map { labelIndex[$0.label] ?? 0 })
+    /// Features (from the cache, extracted once per file) of `entries`, and of the perturbed copies
+    /// of `augmented` (training clips) under each of the spec's perturbations, normalised per clip
+    /// as the spec says. `.speaker` statistics come from all of a speaker's clips among `entries`;
+    /// each perturbed copy of a speaker counts as a speaker of its own (as speed-perturbed speakers
+    /// do in speech recognition), so the originals' statistics do not depend on the augmentation.
+    func clipTable(_ entries: [CorpusEntry], augmented: [CorpusEntry] = [], labels: [String]) throws -> ClipTable {
+        let cache = FeatureCache(root: cacheDirectory, config: spec.features)
+        var table = ClipTable(labelIndex: Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) }))
+        let variants: [AudioPerturbation?] = [nil] + (augmented.isEmpty ? [] : (spec.augmentation?.perturbations ?? []))
+        for variant in variants {
+            var speakerOf: [URL: String] = [:]
+            for e in variant == nil ? entries : augmented { speakerOf[e.url] = e.speaker + (variant.map { "|" + $0.tag } ?? "") }
+            let urls = speakerOf.keys.sorted { $0.path < $1.path }
+            var feats = try cache.features(for: urls, perturbation: variant, progress: progress)
+            spec.effectiveNormalization.apply(&feats, groups: urls.map { speakerOf[$0] ?? "" })
+            for (u, x) in zip(urls, feats) { table.features[ClipTable.Key(url: u, variant: variant?.tag ?? "")] = x }
         }
+        return table
+    }
+
+    /// The training clips of `fold`: the originals, then one perturbed copy of each per perturbation.
+    func trainingClips(_ fold: ResolvedFold, _ table: ClipTable) -> LabelledClips {
+        var clips = table.clips(fold.train)
+        for p in spec.augmentation?.perturbations ?? [] {
+            let copies = table.clips(fold.train, variant: p.tag)
+            clips.features += copies.features; clips.labels += copies.labels
+        }
+        return clips
     }
 
     /// Trains (or resumes) every fold, evaluates each best model on its test set and writes the report.
@@ -155,7 +171,9 @@ public struct ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
-        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
+        try spec.augmentation?.validate()
+        let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
+                                  augmented: folds.flatMap(\.train), labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -168,9 +186,9 @@ public struct ExperimentRunner {
             let trainer = Trainer(directory: foldDir, modelConfig: model, config: training,
                                   featureConfig: spec.features, labels: corpus.labels,
                                   normalization: spec.effectiveNormalization)
-            let outcome = try trainer.train(train: clips(fold.train), validation: clips(fold.validation),
+            let outcome = try trainer.train(train: trainingClips(fold, table), validation: table.clips(fold.validation),
                                             resume: resume, progress: progress)
-            let metrics = try Self.test(outcome.model, clips(fold.test), labels: corpus.labels)
+            let metrics = try Self.test(outcome.model, table.clips(fold.test), labels: corpus.labels)
             let r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
                                trainCount: fold.train.count, validationCount: fold.validation.count)
             try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
@@ -207,9 +225,10 @@ public struct ExperimentRunner {
                 "seeds": spec.seeds.map(String.init).joined(separator: ","),
                 "split": "split.json (fingerprint \(plan.entriesFingerprint))",
                 "normalization": spec.effectiveNormalization.rawValue,
-            ],
+            ].merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
             folds: results,
-            notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."])
+            notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
+                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []))
         report.comparison = report.comparisonWithPaper()
         try report.write(to: directory)
         return report
@@ -223,7 +242,7 @@ extension ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
-        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
+        let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -235,7 +254,7 @@ extension ExperimentRunner {
                 log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
             }
             let saved = try SavedModel.read(from: modelURL)
-            let metrics = try Self.test(saved, clips(fold.test), labels: corpus.labels)
+            let metrics = try Self.test(saved, table.clips(fold.test), labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
@@ -269,10 +288,10 @@ extension ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
-        let clips = try clipLookup(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
+        let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
-            let train = clips(fold.train), validation = clips(fold.validation), test = clips(fold.test)
+            let train = table.clips(fold.train), validation = table.clips(fold.validation), test = table.clips(fold.test)
             let model = LinearBaseline(train: train.features, trainLabels: train.labels, validation: validation.features,
                                        validationLabels: validation.labels, classes: corpus.labels.count)
             let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: test.labels,
@@ -290,5 +309,20 @@ extension ExperimentRunner {
         report.comparison = report.comparisonWithPaper(model: "Baseline: logistic regression")
         try report.write(to: directory)
         return report
+    }
+}
+
+/// Normalised features by (file, perturbation); turns lists of corpus entries into labelled clips.
+struct ClipTable {
+    struct Key: Hashable { var url: URL; var variant: String }
+    /// Class index of each label.
+    let labelIndex: [String: Int]
+    /// Features by file and perturbation tag ("" for the original).
+    var features: [Key: Tensor] = [:]
+
+    /// The clips of `subset` (all must be in the table under `variant`), labelled by class index.
+    func clips(_ subset: [CorpusEntry], variant: String = "") -> LabelledClips {
+        LabelledClips(features: subset.map { features[Key(url: $0.url, variant: variant)]! },
+                      labels: subset.map { labelIndex[$0.label] ?? 0 })
     }
 }

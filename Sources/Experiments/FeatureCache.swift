@@ -54,15 +54,20 @@ public struct FeatureCache: Sendable {
 
     /// Features of every file, computed in parallel where missing, in input order.
     ///
+    /// With a `perturbation`, the features of each file's perturbed copy (see ``AudioPerturbation``),
+    /// cached under the file's key plus the perturbation's tag; noise is seeded by the file's content.
+    ///
     /// - Throws: `ExperimentError.featureExtractionFailed` naming every file that failed (the others
     ///   are cached, so a re-run does not repeat their work).
-    public func features(for urls: [URL], threads: Int = Parallel.cores, progress: Bool = true) throws -> [Tensor] {
+    public func features(for urls: [URL], perturbation: AudioPerturbation? = nil, threads: Int = Parallel.cores,
+                         progress: Bool = true) throws -> [Tensor] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let results = Locked([Tensor?](repeating: nil, count: urls.count))
         let failures = Locked<[String]>([])
         let workers = max(1, min(threads, urls.count))
         let extractors = PerWorker((0..<workers).map { _ in Lazy { FeatureExtractor(config: config) } })
-        let bar = ProgressBar(total: urls.count, label: "features", unit: "files", enabled: progress)
+        let bar = ProgressBar(total: urls.count, label: perturbation.map { "features \($0.tag)" } ?? "features",
+                              unit: "files", enabled: progress)
         let dir = folder, cfg = config
         let blasThreads = BLAS.threads
         BLAS.setThreads(1)
@@ -70,13 +75,16 @@ public struct FeatureCache: Sendable {
             let url = urls[i]
             do {
                 let key = try ContentHash.ofFile(url)
-                let file = dir.appendingPathComponent(key + ".safetensors")
+                let file = dir.appendingPathComponent(key + (perturbation.map { "-" + $0.tag } ?? "") + ".safetensors")
                 var x: Tensor? = nil
                 if let cached = try? SafeTensorsFile(contentsOf: file), let t = cached["features"],
                    t.shape.count == 2, t.shape[0] == cfg.channels { x = t }
                 if x == nil {
-                    let clip = try AudioDecoder.load(contentsOf: url, options: AudioOptions(sampleRate: cfg.sampleRate))
-                    let t = extractors.value[worker].value.extract(clip.samples)
+                    var samples = try AudioDecoder.load(contentsOf: url, options: AudioOptions(sampleRate: cfg.sampleRate)).samples
+                    if let p = perturbation {
+                        samples = try p.apply(samples, sampleRate: cfg.sampleRate, seed: UInt64(key.prefix(16), radix: 16) ?? 0)
+                    }
+                    let t = extractors.value[worker].value.extract(samples)
                     try SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path]).write(to: file, durable: false)
                     x = t
                 }

@@ -91,7 +91,7 @@ public struct Trainer {
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (name, xs) in [("training", train.features), ("validation", validation.features)] {
-            if let i = xs.firstIndex(where: { !$0.data.allSatisfy(\.isFinite) }) {
+            if let i = xs.firstIndex(where: { !$0.isFinite }) {
                 throw ExperimentError.diverged("\(name) clip \(i) has non-finite feature values")
             }
         }

@@ -224,7 +224,7 @@ public final class STACNN {
         for p in params {
             guard let t = stateDict[p.name] else { throw ModelFileError.missingTensor(path: path, name: p.name) }
             guard t.shape == p.shape else { throw ModelFileError.shapeMismatch(path: path, name: p.name, expected: p.shape, found: t.shape) }
-            guard t.data.allSatisfy({ $0.isFinite }) else { throw ModelFileError.nonFinite(path: path, name: p.name) }
+            guard t.isFinite else { throw ModelFileError.nonFinite(path: path, name: p.name) }
         }
         for p in params { p.load(stateDict[p.name]!.data) }
     }

@@ -151,7 +151,7 @@ public struct SavedModel: Sendable {
         for (name, shape) in expected {
             guard let t = file.tensors[name] else { throw ModelFileError.missingTensor(path: path, name: name) }
             guard t.shape == shape else { throw ModelFileError.shapeMismatch(path: path, name: name, expected: shape, found: t.shape) }
-            guard t.data.allSatisfy(\.isFinite) else { throw ModelFileError.nonFinite(path: path, name: name) }
+            guard t.isFinite else { throw ModelFileError.nonFinite(path: path, name: name) }
         }
         weights = file.tensors
     }
