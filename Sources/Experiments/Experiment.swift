@@ -155,6 +155,7 @@ public struct ExperimentRunner {
 
     /// Trains (or resumes) every fold, evaluates each best model on its test set and writes the report.
     public func run(resume: Bool) throws -> ExperimentReport {
+        try spec.augmentation?.validate()                            // before spec.json is written
         let fm = FileManager.default
         if fm.fileExists(atPath: specURL.path) {
             let old = try JSONDecoder().decode(ExperimentSpec.self, from: Data(contentsOf: specURL))
@@ -171,7 +172,6 @@ public struct ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
-        try spec.augmentation?.validate()
         let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
                                   augmented: folds.flatMap(\.train), labels: corpus.labels)
         var results: [FoldResult] = []

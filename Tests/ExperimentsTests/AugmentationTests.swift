@@ -54,6 +54,16 @@ final class WaveformAugmentationTests: XCTestCase {
         }
         let spec = ExperimentSpec(corpus: .savee, data: "x", protocolKind: .holdout)
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(spec), as: UTF8.self).contains("augmentation"))
+        // A run with bad settings stops before it writes anything into its folder.
+        let dir = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var bad = spec
+        bad.augmentation = WaveformAugmentation(speeds: [1])
+        XCTAssertThrowsError(try ExperimentRunner(spec: bad, directory: dir.appendingPathComponent("run"),
+                                                  cacheDirectory: dir.appendingPathComponent("cache")).run(resume: false)) { e in
+            guard case ExperimentError.invalidSetup = e else { return XCTFail("\(e)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/spec.json").path))
     }
 
     func testCacheKeepsPerturbedCopiesApart() throws {
