@@ -33,17 +33,27 @@ public final class Resampler {
     private var finished = false
 
     /// Creates a converter from `from` Hz to `to` Hz.
-    public init(from: Int, to: Int) throws {
+    public convenience init(from: Int, to: Int) throws {
         guard from > 0, to > 0 else {
             throw AudioError.invalidOptions(reason: "sample rates must be positive (got \(from) -> \(to))")
         }
-        inputRate = from
-        outputRate = to
-        ratio = Double(to) / Double(from)
+        try self.init(rate: Double(from), to: Double(to))
+    }
+
+    /// Creates a converter between rates that need not be whole numbers of Hz, as librosa's
+    /// pitch shift resamples from `sr / 2^(-n/12)`; `inputRate` and `outputRate` report them
+    /// rounded, the conversion and the output length use them exactly.
+    public init(rate from: Double, to: Double) throws {
+        guard from > 0, to > 0, from.isFinite, to.isFinite else {
+            throw AudioError.invalidOptions(reason: "sample rates must be positive (got \(from) -> \(to))")
+        }
+        inputRate = Int(from.rounded())
+        outputRate = Int(to.rounded())
+        ratio = to / from
         var err: soxr_error_t? = nil
         var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
         var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
-        let s = soxr_create(Double(from), Double(to), 1, &err, &io, &quality, nil)
+        let s = soxr_create(from, to, 1, &err, &io, &quality, nil)
         if let err {
             if let s { soxr_delete(s) }
             throw AudioError.resampling(reason: String(cString: err))
@@ -65,9 +75,18 @@ public final class Resampler {
     /// Equal rates return `x` unchanged.
     public static func resample(_ x: [Float], from: Int, to: Int) throws -> [Float] {
         if from == to, from > 0 { return x }
-        let r = try Resampler(from: from, to: to)
+        return try resample(x, with: Resampler(from: from, to: to))
+    }
+
+    /// Resamples a whole signal between rates that need not be whole numbers of Hz
+    /// (`librosa.resample` with float `orig_sr`); the result has `ceil(n * to / from)` samples.
+    public static func resample(_ x: [Float], rate from: Double, to: Double) throws -> [Float] {
+        try resample(x, with: Resampler(rate: from, to: to))
+    }
+
+    private static func resample(_ x: [Float], with r: Resampler) throws -> [Float] {
         var out: [Float] = []
-        out.reserveCapacity(outputLength(inputFrames: x.count, from: from, to: to) + 1024)
+        out.reserveCapacity(Int(Double(x.count) * r.ratio) + 1024)
         try x.withUnsafeBufferPointer { try r.process($0, into: &out) }
         var tail: [Float] = []
         try r.finish(into: &tail)
@@ -84,7 +103,7 @@ public final class Resampler {
         inputCount += input.count
         try run(input: input, into: &output)
         // Never emit past librosa's length for the input seen so far (soxr's delay keeps it below).
-        let limit = Resampler.outputLength(inputFrames: inputCount, from: inputRate, to: outputRate)
+        let limit = Int((Double(inputCount) * ratio).rounded(.up))
         if outputCount + output.count > limit { output.removeLast(outputCount + output.count - limit) }
         outputCount += output.count
     }
@@ -103,7 +122,7 @@ public final class Resampler {
         finished = true
         output.removeAll(keepingCapacity: true)
         if inputCount > 0 { try run(input: nil, into: &output) }
-        let target = Resampler.outputLength(inputFrames: inputCount, from: inputRate, to: outputRate)
+        let target = Int((Double(inputCount) * ratio).rounded(.up))
         let want = max(0, target - outputCount)
         if output.count > want { output.removeLast(output.count - want) }
         if output.count < want { output.append(contentsOf: repeatElement(0, count: want - output.count)) }

@@ -77,8 +77,13 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false
     @Option(name: .customLong("speed-perturb"), help: "Augment training clips with speed-perturbed copies at these factors, comma-separated (e.g. 0.9,1.1); tempo and pitch change together.")
     var speedPerturb: String = ""
+    @Option(name: .customLong("pitch-shift"), parsing: .unconditional,
+            help: "Augment training clips with pitch-shifted copies at these shifts in semitones, comma-separated (e.g. -1,1); the duration stays.")
+    var pitchShift: String = ""
     @Option(name: .customLong("noise-snr"), help: "Augment training clips with copies in white noise at these SNRs in dB, comma-separated (e.g. 20).")
     var noiseSNR: String = ""
+    @Option(help: "Validate, select and save an exponential moving average of the weights with this decay per step (e.g. 0.995); off by default.")
+    var ema: Float?
     @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
     var threads: Int = 2
     @Flag(help: "Continue the run in --out.") var resume = false
@@ -99,8 +104,11 @@ struct TrainCommand: ParsableCommand {
         var t = TrainingConfig()
         t.epochs = epochs; t.patience = patience; t.batchSize = batchSize; t.learningRate = lr; t.l2 = l2
         if noMasking { t.masking = .none }
+        t.weightAverageDecay = ema
+        do { try t.validate() } catch { throw ValidationError("\(error)") }
         spec.training = t
         let augmentation = WaveformAugmentation(speeds: try Self.numbers(speedPerturb, option: "--speed-perturb"),
+                                                pitchShifts: try Self.numbers(pitchShift, option: "--pitch-shift"),
                                                 noiseSNRs: try Self.numbers(noiseSNR, option: "--noise-snr"))
         do { try augmentation.validate() } catch { throw ValidationError("\(error)") }
         spec.augmentation = augmentation.isEmpty ? nil : augmentation

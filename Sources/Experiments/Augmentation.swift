@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCore
+import SERFeatures
 
 /// SpecAugment-style masking of standardised feature matrices, for training data only.
 ///
@@ -48,6 +49,9 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
     /// Speed perturbation (Ko et al., 2015): the clip played `factor` times as fast, tempo and
     /// pitch together, made by resampling the signal from `rate * factor` Hz to `rate` Hz.
     case speed(Double)
+    /// Pitch shift by this many semitones (positive: higher) at the same duration, by phase
+    /// vocoder and resampling as `librosa.effects.pitch_shift`.
+    case pitch(semitones: Double)
     /// White Gaussian noise added at this signal-to-noise ratio (dB, over the whole clip), drawn
     /// from a generator seeded by the file's content, so the copy is the same in every run.
     case noise(snrDB: Double)
@@ -56,8 +60,14 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
     public var tag: String {
         switch self {
         case .speed(let f): return "speed\(f)"
-        case .noise(let snr): return "noise\(snr.rounded() == snr ? String(Int(snr)) : String(snr))"
+        case .pitch(let n): return "pitch\(Self.compact(n))"
+        case .noise(let snr): return "noise\(Self.compact(snr))"
         }
+    }
+
+    /// `20` for 20.0, `1.5` for 1.5.
+    private static func compact(_ v: Double) -> String {
+        v.rounded() == v && abs(v) < 1e15 ? String(Int(v)) : String(v)
     }
 
     public var description: String { tag }
@@ -70,6 +80,8 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
         case .speed(let factor):
             // x played at rate·factor lasts n/factor samples at rate: resample rate·factor → rate.
             return try Resampler.resample(x, from: Int((Double(sampleRate) * factor).rounded()), to: sampleRate)
+        case .pitch(let n):
+            return try PhaseVocoder.pitchShift(x, sampleRate: sampleRate, semitones: n)
         case .noise(let snr):
             let power = x.isEmpty ? 0 : x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)
             guard power > 0 else { return x }
@@ -80,28 +92,48 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Waveform augmentation of training clips: speed perturbation and additive noise, each setting
-/// adding one perturbed copy of every training clip. Applied after the split, to training data
-/// only; validation and test clips are never perturbed. Perturbed features are cached like the
-/// originals (keyed by file content, feature settings and perturbation).
+/// Waveform augmentation of training clips: speed perturbation, pitch shift and additive noise,
+/// each setting adding one perturbed copy of every training clip. Applied after the split, to
+/// training data only; validation and test clips are never perturbed. Perturbed features are
+/// cached like the originals (keyed by file content, feature settings and perturbation).
 public struct WaveformAugmentation: Codable, Sendable, Equatable {
     /// Speed factors, e.g. `[0.9, 1.1]` (each in 0.5...2).
     public var speeds: [Double] = []
+    /// Pitch shifts in semitones, e.g. `[-1, 1]` (each non-zero, at most 12 either way).
+    public var pitchShifts: [Double] = []
     /// Signal-to-noise ratios in dB of added white noise, e.g. `[20]`.
     public var noiseSNRs: [Double] = []
 
     /// No augmentation.
-    public init(speeds: [Double] = [], noiseSNRs: [Double] = []) {
-        self.speeds = speeds; self.noiseSNRs = noiseSNRs
+    public init(speeds: [Double] = [], pitchShifts: [Double] = [], noiseSNRs: [Double] = []) {
+        self.speeds = speeds; self.pitchShifts = pitchShifts; self.noiseSNRs = noiseSNRs
     }
 
-    /// The perturbations, speeds first.
+    private enum CodingKeys: String, CodingKey { case speeds, pitchShifts, noiseSNRs }
+
+    /// Decodes; `pitchShifts` may be absent (specs written before it existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        speeds = try c.decode([Double].self, forKey: .speeds)
+        pitchShifts = try c.decodeIfPresent([Double].self, forKey: .pitchShifts) ?? []
+        noiseSNRs = try c.decode([Double].self, forKey: .noiseSNRs)
+    }
+
+    /// Encodes; `pitchShifts` only when not empty, so older specs are written as before.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(speeds, forKey: .speeds)
+        if !pitchShifts.isEmpty { try c.encode(pitchShifts, forKey: .pitchShifts) }
+        try c.encode(noiseSNRs, forKey: .noiseSNRs)
+    }
+
+    /// The perturbations: speeds, then pitch shifts, then noise.
     public var perturbations: [AudioPerturbation] {
-        speeds.map { .speed($0) } + noiseSNRs.map { .noise(snrDB: $0) }
+        speeds.map { .speed($0) } + pitchShifts.map { .pitch(semitones: $0) } + noiseSNRs.map { .noise(snrDB: $0) }
     }
 
     /// True when there is nothing to add.
-    public var isEmpty: Bool { speeds.isEmpty && noiseSNRs.isEmpty }
+    public var isEmpty: Bool { perturbations.isEmpty }
 
     /// Checks the settings.
     ///
@@ -109,6 +141,9 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
     public func validate() throws {
         for s in speeds where !(s >= 0.5 && s <= 2) || s == 1 {
             throw ExperimentError.invalidSetup("speed factor \(s) must lie in 0.5...2 and not be 1")
+        }
+        for p in pitchShifts where !(p.isFinite && p != 0 && abs(p) <= 12) {
+            throw ExperimentError.invalidSetup("pitch shift \(p) semitones must be non-zero and lie in -12...12")
         }
         for n in noiseSNRs where !n.isFinite {
             throw ExperimentError.invalidSetup("noise SNR \(n) dB must be finite")

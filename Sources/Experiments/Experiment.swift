@@ -156,6 +156,7 @@ public struct ExperimentRunner {
     /// Trains (or resumes) every fold, evaluates each best model on its test set and writes the report.
     public func run(resume: Bool) throws -> ExperimentReport {
         try spec.augmentation?.validate()                            // before spec.json is written
+        try spec.training.validate()
         let fm = FileManager.default
         if fm.fileExists(atPath: specURL.path) {
             let old = try JSONDecoder().decode(ExperimentSpec.self, from: Data(contentsOf: specURL))
@@ -228,7 +229,8 @@ public struct ExperimentRunner {
             ].merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
             folds: results,
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
-                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []))
+                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? [])
+                + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? []))
         report.comparison = report.comparisonWithPaper()
         try report.write(to: directory)
         return report

@@ -24,9 +24,20 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var masking = FeatureMasking()
     /// Seed of initialisation, shuffling, dropout and masking.
     public var seed: UInt64 = 0
+    /// Decay of an exponential moving average of the weights (e.g. 0.995); when set, validation,
+    /// model selection and the saved model use the averaged weights. nil: off (and older
+    /// `spec.json` files, which lack the key, stay equal).
+    public var weightAverageDecay: Float? = nil
 
     /// The defaults.
     public init() {}
+
+    /// Throws `ExperimentError.invalidSetup` for settings no run can use.
+    public func validate() throws {
+        if let d = weightAverageDecay, !(d > 0 && d < 1) {
+            throw ExperimentError.invalidSetup("weight-average decay \(d) must lie strictly between 0 and 1")
+        }
+    }
 }
 
 /// What a finished (or early-stopped) run produced.
@@ -89,6 +100,7 @@ public struct Trainer {
         guard !train.features.isEmpty, !validation.features.isEmpty else {
             throw ExperimentError.invalidSetup("training needs non-empty training and validation sets")
         }
+        try config.validate()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (name, xs) in [("training", train.features), ("validation", validation.features)] {
             if let i = xs.firstIndex(where: { !$0.isFinite }) {
@@ -100,9 +112,10 @@ public struct Trainer {
         let valX = validation.features.map(standardizer.applied(to:))
         let model = try STACNN(config: modelConfig, seed: config.seed)
         let adam = model.makeOptimizer(learningRate: config.learningRate, weightDecay: config.l2)
+        let average = config.weightAverageDecay.map { WeightAverage(parameters: model.parameters, decay: $0) }
         var history = TrainingHistory(epochs: [])
         var best = (accuracy: -1.0, loss: Double.infinity, epoch: 0)
-        if resume, let state = try loadCheckpoint(model: model, adam: adam) { (history, best) = state }
+        if resume, let state = try loadCheckpoint(model: model, adam: adam, average: average) { (history, best) = state }
         let batches = (trainX.count + config.batchSize - 1) / config.batchSize
         let bar = ProgressBar(total: (config.epochs - history.epochs.count) * batches, label: "train", unit: "batches", enabled: progress)
         for epoch in stride(from: history.epochs.count + 1, through: config.epochs, by: 1) {
@@ -119,9 +132,11 @@ public struct Trainer {
                 let xs = ids.map { i -> Tensor in var x = trainX[i]; config.masking.apply(&x, rng: &rng); return x }
                 let batch = try Batch(features: xs, labels: ids.map { train.labels[$0] })
                 lossSum += Double(model.trainStep(batch, optimizer: adam, clipNorm: config.clipNorm)) * Double(ids.count)
+                average?.update()
                 bar.advance(status: "epoch \(epoch)/\(config.epochs) loss \(String(format: "%.3f", lossSum / Double((b * config.batchSize) + ids.count)))"
                             + (best.epoch > 0 ? String(format: " best val %.1f%% @%d", best.accuracy * 100, best.epoch) : ""))
             }
+            average?.swap()                                          // validate (and save) the averaged weights
             let (valLoss, valPred) = try Evaluation.run(model, valX, labels: validation.labels)
             let valAcc = Double(zip(valPred, validation.labels).filter { $0 == $1 }.count) / Double(valX.count)
             let trainLoss = lossSum / Double(trainX.count)
@@ -138,7 +153,8 @@ public struct Trainer {
                                normalization: normalization).write(to: modelURL)
             }
             history.bestEpoch = best.epoch
-            try saveCheckpoint(model: model, adam: adam, history: history, best: best)
+            average?.swap()                                          // back to the live weights
+            try saveCheckpoint(model: model, adam: adam, average: average, history: history, best: best)
         }
         bar.finish()
         history.bestEpoch = best.epoch
@@ -147,9 +163,11 @@ public struct Trainer {
 
     // MARK: checkpoints
 
-    func saveCheckpoint(model: STACNN, adam: Adam, history: TrainingHistory, best: (accuracy: Double, loss: Double, epoch: Int)) throws {
+    func saveCheckpoint(model: STACNN, adam: Adam, average: WeightAverage?, history: TrainingHistory,
+                        best: (accuracy: Double, loss: Double, epoch: Int)) throws {
         var file = SafeTensorsFile(tensors: model.stateDict())
         for (k, v) in adam.momentState() { file["adam." + k] = v }
+        for (k, v) in average?.state() ?? [:] { file["average." + k] = v }
         let enc = JSONEncoder()
         file.metadata = [
             "format": "ser-checkpoint-1",
@@ -159,11 +177,12 @@ public struct Trainer {
             "model_config": modelConfig.jsonString(),
             "training_config": String(decoding: try enc.encode(config), as: UTF8.self),
         ]
+        if let average { file.metadata["average_updates"] = "\(average.updates)" }
         try file.write(to: checkpointURL)
     }
 
     /// Restores model, optimiser and history; nil when there is no checkpoint yet.
-    func loadCheckpoint(model: STACNN, adam: Adam) throws -> (TrainingHistory, (accuracy: Double, loss: Double, epoch: Int))? {
+    func loadCheckpoint(model: STACNN, adam: Adam, average: WeightAverage?) throws -> (TrainingHistory, (accuracy: Double, loss: Double, epoch: Int))? {
         guard FileManager.default.fileExists(atPath: checkpointURL.path) else { return nil }
         let path = checkpointURL.path
         let file = try SafeTensorsFile(contentsOf: checkpointURL)
@@ -172,11 +191,18 @@ public struct Trainer {
               (try? JSONDecoder().decode(TrainingConfig.self, from: tc)) == config else {
             throw ExperimentError.runMismatch(path: path, reason: "the checkpoint was made with other model or training settings; use a new run folder")
         }
-        var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:]
+        var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:], averaged: [String: Tensor] = [:]
         for (k, v) in file.tensors {
-            if k.hasPrefix("adam.") { moments[String(k.dropFirst(5))] = v } else { weights[k] = v }
+            if k.hasPrefix("adam.") { moments[String(k.dropFirst(5))] = v }
+            else if k.hasPrefix("average.") { averaged[String(k.dropFirst(8))] = v }
+            else { weights[k] = v }
         }
         try model.load(stateDict: weights, path: path)
+        if let average {
+            guard let n = file.metadata["average_updates"].flatMap(Int.init), average.restore(state: averaged, updates: n) else {
+                throw ExperimentError.badRunFile(path: path, reason: "checkpoint lacks the weight average")
+            }
+        }
         guard let step = file.metadata["adam_step"].flatMap(Int.init), adam.restore(momentState: moments, step: step),
               let h = file.metadata["history"]?.data(using: .utf8), let history = try? JSONDecoder().decode(TrainingHistory.self, from: h),
               let b = file.metadata["best"]?.split(separator: " "), b.count == 3,

@@ -19,6 +19,7 @@ final class FFTWPlanCache: @unchecked Sendable {
 
     private let lock = NSLock()
     private var plans: [Int: OpaquePointer] = [:]
+    private var inversePlans: [Int: OpaquePointer] = [:]
 
     /// The plan for a forward real transform of `n` points (created on first use).
     func plan(size n: Int) -> OpaquePointer {
@@ -35,6 +36,22 @@ final class FFTWPlanCache: @unchecked Sendable {
             preconditionFailure("FFTW could not plan a real transform of size \(n)")
         }
         plans[n] = p
+        return p
+    }
+
+    /// The plan for an inverse (complex-to-real, unnormalised) transform of `n` points.
+    func inversePlan(size n: Int) -> OpaquePointer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = inversePlans[n] { return p }
+        let input = fftw_alloc_complex(n / 2 + 1)!
+        let output = fftw_alloc_real(n)!
+        defer { fftw_free(input); fftw_free(output) }
+        let flags = UInt32(FFTW_ESTIMATE) | UInt32(FFTW_DESTROY_INPUT)
+        guard let p = fftw_plan_dft_c2r_1d(Int32(n), input, output, flags) else {
+            preconditionFailure("FFTW could not plan an inverse real transform of size \(n)")
+        }
+        inversePlans[n] = p
         return p
     }
 }
@@ -74,5 +91,46 @@ final class RealFFT {
     /// Transforms `input` into `output`.
     func execute() {
         fftw_execute_dft_r2c(plan, input, complexOutput)
+    }
+}
+
+/// An inverse real FFT of fixed size (`numpy.fft.irfft` with `n = size`, including its 1/n
+/// scaling), with its own aligned buffers. Not thread-safe; the plan is shared.
+final class InverseRealFFT {
+    /// Transform size.
+    let size: Int
+    /// Number of complex inputs, `size / 2 + 1`.
+    let bins: Int
+    /// Input buffer: `bins` interleaved (re, im) pairs. The imaginary parts of the first and
+    /// last bin are ignored (set to 0), as numpy does. Overwritten by `execute()`.
+    let input: UnsafeMutablePointer<Double>
+    /// Output buffer (`size` doubles), scaled by 1/size.
+    let output: UnsafeMutablePointer<Double>
+    private let complexInput: UnsafeMutablePointer<fftw_complex>
+    private let plan: OpaquePointer
+
+    /// A transform of `size` points (even, > 0).
+    init(size: Int) {
+        precondition(size > 0 && size % 2 == 0, "InverseRealFFT: size \(size) must be even and positive")
+        self.size = size
+        self.bins = size / 2 + 1
+        self.plan = FFTWPlanCache.shared.inversePlan(size: size)
+        self.complexInput = fftw_alloc_complex(size / 2 + 1)!
+        self.input = UnsafeMutableRawPointer(complexInput).assumingMemoryBound(to: Double.self)
+        self.output = fftw_alloc_real(size)!
+        input.initialize(repeating: 0, count: 2 * bins)
+    }
+
+    deinit {
+        fftw_free(complexInput)
+        fftw_free(output)
+    }
+
+    /// Transforms `input` into `output`.
+    func execute() {
+        input[1] = 0; input[2 * bins - 1] = 0
+        fftw_execute_dft_c2r(plan, complexInput, output)
+        let scale = 1 / Double(size)
+        for i in 0..<size { output[i] *= scale }
     }
 }

@@ -94,6 +94,21 @@ final class ResamplerTests: XCTestCase {
         XCTAssertEqual(try AudioDecoder.load(contentsOf: url).samples.count, 1)
     }
 
+    func testFractionalRatesKeepLibrosasLengthRule() throws {
+        // librosa's pitch shift resamples from sr / 2^(-n/12) Hz, not a whole number.
+        let from = 22050 * pow(2, 1.0 / 12)                            // 23361.46 Hz
+        let x = (0..<10000).map { Float(sin(Double($0) * 0.05)) }
+        let y = try Resampler.resample(x, rate: from, to: 22050)
+        XCTAssertEqual(y.count, Int((10000 * (22050 / from)).rounded(.up)))
+        let r = try Resampler(rate: from, to: 22050)
+        XCTAssertEqual(r.inputRate, 23361)                              // reported rounded
+        for bad in [0, -1, Double.nan, .infinity] {
+            XCTAssertThrowsError(try Resampler(rate: bad, to: 22050)) { e in
+                guard case AudioError.invalidOptions = e else { return XCTFail("\(e)") }
+            }
+        }
+    }
+
     func testEqualRatesPassThrough() throws {
         let x: [Float] = [0.1, -0.2, 0.3]
         XCTAssertEqual(try Resampler.resample(x, from: 16000, to: 16000), x)

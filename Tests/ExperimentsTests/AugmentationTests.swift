@@ -46,14 +46,25 @@ final class WaveformAugmentationTests: XCTestCase {
     func testSettingsAreValidatedAndOldSpecsStayEqual() throws {
         XCTAssertNoThrow(try WaveformAugmentation(speeds: [0.9, 1.1], noiseSNRs: [20]).validate())
         XCTAssertEqual(WaveformAugmentation(speeds: [0.9], noiseSNRs: [20]).perturbations.map(\.tag), ["speed0.9", "noise20"])
+        XCTAssertEqual(WaveformAugmentation(speeds: [1.1], pitchShifts: [-1, 1.5], noiseSNRs: [20]).perturbations.map(\.tag),
+                       ["speed1.1", "pitch-1", "pitch1.5", "noise20"])
         for bad in [WaveformAugmentation(speeds: [1]), WaveformAugmentation(speeds: [3]), WaveformAugmentation(speeds: [.nan]),
-                    WaveformAugmentation(speeds: [0.9, 0.9]), WaveformAugmentation(noiseSNRs: [.infinity])] {
+                    WaveformAugmentation(speeds: [0.9, 0.9]), WaveformAugmentation(noiseSNRs: [.infinity]),
+                    WaveformAugmentation(pitchShifts: [0]), WaveformAugmentation(pitchShifts: [13]),
+                    WaveformAugmentation(pitchShifts: [.nan]), WaveformAugmentation(pitchShifts: [1, 1])] {
             XCTAssertThrowsError(try bad.validate(), "\(bad)") { e in
                 guard case ExperimentError.invalidSetup = e else { return XCTFail("\(e)") }
             }
         }
         let spec = ExperimentSpec(corpus: .savee, data: "x", protocolKind: .holdout)
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(spec), as: UTF8.self).contains("augmentation"))
+        // Specs written before pitch shifts existed decode (and encode) as they were.
+        let older = #"{"speeds":[0.9,1.1],"noiseSNRs":[20]}"#
+        let decoded = try JSONDecoder().decode(WaveformAugmentation.self, from: Data(older.utf8))
+        XCTAssertEqual(decoded, WaveformAugmentation(speeds: [0.9, 1.1], noiseSNRs: [20]))
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self).contains("pitch"))
+        let withPitch = WaveformAugmentation(pitchShifts: [-1, 1])
+        XCTAssertEqual(try JSONDecoder().decode(WaveformAugmentation.self, from: try JSONEncoder().encode(withPitch)), withPitch)
         // A run with bad settings stops before it writes anything into its folder.
         let dir = try SharedData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -77,9 +88,13 @@ final class WaveformAugmentationTests: XCTestCase {
         let fast = try cache.features(for: [a], perturbation: .speed(1.1), threads: 1, progress: false)[0]
         XCTAssertEqual(plain.shape[1], 1 + 22050 / 512)
         XCTAssertEqual(fast.shape[1], 1 + Resampler.outputLength(inputFrames: 22050, from: 24255, to: 22050) / 512)
+        let lower = try cache.features(for: [a], perturbation: .pitch(semitones: -1), threads: 1, progress: false)[0]
+        XCTAssertEqual(lower.shape, plain.shape)                      // pitch shift keeps the duration
+        XCTAssertNotEqual(lower, plain)
         let names = try FileManager.default.contentsOfDirectory(atPath: cache.folder.path).sorted()
-        XCTAssertEqual(names.count, 2)
+        XCTAssertEqual(names.count, 3)
         XCTAssertEqual(names.filter { $0.hasSuffix("-speed1.1.safetensors") }.count, 1)
+        XCTAssertEqual(names.filter { $0.hasSuffix("-pitch-1.safetensors") }.count, 1)
         XCTAssertEqual(try cache.features(for: [a], perturbation: .speed(1.1), threads: 1, progress: false)[0], fast)
         XCTAssertEqual(try cache.features(for: [a], threads: 1, progress: false)[0], plain)
     }

@@ -36,8 +36,17 @@ private func smallModel() -> STACNNConfig {
 
 final class TrainerTests: XCTestCase {
     func testResumedRunEqualsUninterruptedRun() throws {
+        try resumedRunEqualsUninterruptedRun(weightAverage: nil)
+    }
+
+    func testResumedRunWithWeightAverageEqualsUninterruptedRun() throws {
+        try resumedRunEqualsUninterruptedRun(weightAverage: 0.9)
+    }
+
+    private func resumedRunEqualsUninterruptedRun(weightAverage: Float?) throws {
         let train = synthetic(24, seed: 1), val = synthetic(8, seed: 2)
         var cfg = TrainingConfig(); cfg.epochs = 4; cfg.batchSize = 8; cfg.learningRate = 3e-3; cfg.seed = 5
+        cfg.weightAverageDecay = weightAverage
         let a = try SharedData.temporaryDirectory(), b = try SharedData.temporaryDirectory()
         func trainer(_ d: URL) -> Trainer {
             Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["down", "up"])
@@ -54,7 +63,45 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.model.weights, whole.model.weights)
         let ckA = try SafeTensorsFile(contentsOf: a.appendingPathComponent("checkpoint.safetensors"))
         let ckB = try SafeTensorsFile(contentsOf: b.appendingPathComponent("checkpoint.safetensors"))
-        XCTAssertEqual(ckA.tensors, ckB.tensors)   // weights and Adam moments
+        XCTAssertEqual(ckA.tensors, ckB.tensors)   // weights, Adam moments and the weight average
+        XCTAssertEqual(ckA.tensors.keys.contains { $0.hasPrefix("average.") }, weightAverage != nil)
+        XCTAssertEqual(ckB.metadata["average_updates"], weightAverage.map { _ in "12" })   // 4 epochs of 3 batches
+    }
+
+    func testWeightAverageIsWhatIsValidatedAndSaved() throws {
+        let train = synthetic(24, seed: 1), val = synthetic(8, seed: 2)
+        var cfg = TrainingConfig(); cfg.epochs = 1; cfg.batchSize = 8; cfg.learningRate = 3e-3; cfg.seed = 5
+        cfg.weightAverageDecay = 0.5
+        let d = try SharedData.temporaryDirectory()
+        // One epoch: it is the best epoch, so the saved model is that epoch's average.
+        let outcome = try Trainer(directory: d, modelConfig: smallModel(), config: cfg, featureConfig: sixChannels(), labels: ["a", "b"])
+            .train(train: train, validation: val, progress: false)
+        let ck = try SafeTensorsFile(contentsOf: d.appendingPathComponent("checkpoint.safetensors"))
+        var averaged: [String: Tensor] = [:], live: [String: Tensor] = [:]
+        for (k, v) in ck.tensors where !k.hasPrefix("adam.") {
+            if k.hasPrefix("average.") { averaged[String(k.dropFirst(8))] = v } else { live[k] = v }
+        }
+        XCTAssertFalse(averaged.isEmpty)
+        XCTAssertEqual(outcome.model.weights, averaged)
+        XCTAssertNotEqual(outcome.model.weights, live)
+        // The validation loss recorded is the averaged model's.
+        let saved = try SavedModel.read(from: d.appendingPathComponent("model.safetensors"))
+        let (loss, _) = try Evaluation.run(try saved.makeModel(), val.features.map(saved.standardizer.applied(to:)), labels: val.labels)
+        XCTAssertEqual(loss, outcome.history.epochs[0].validationLoss ?? .nan, accuracy: 1e-9)
+    }
+
+    func testWeightAverageDecayIsValidatedAndOldConfigsStayEqual() throws {
+        for bad: Float in [0, 1, -0.5, .nan] {
+            var cfg = TrainingConfig(); cfg.weightAverageDecay = bad
+            XCTAssertThrowsError(try cfg.validate()) { e in
+                guard case ExperimentError.invalidSetup(let m) = e else { return XCTFail("\(e)") }
+                XCTAssertTrue(m.contains("decay"), m)
+            }
+        }
+        let encoded = String(decoding: try JSONEncoder().encode(TrainingConfig()), as: UTF8.self)
+        XCTAssertFalse(encoded.contains("weightAverage"))   // the key appears only when set
+        let old = encoded.data(using: .utf8)!
+        XCTAssertEqual(try JSONDecoder().decode(TrainingConfig.self, from: old), TrainingConfig())
     }
 
     func testResumeRefusesOtherSettings() throws {
