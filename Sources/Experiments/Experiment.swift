@@ -167,11 +167,19 @@ public struct ExperimentRunner {
                 throw ExperimentError.runMismatch(path: directory.path, reason: "already holds this run; pass --resume to continue it or choose a new --out folder")
             }
         }
+        let corpus = try loadCorpus()                                  // a bad --data fails before anything is written
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let freshSpec = !fm.fileExists(atPath: specURL.path), freshSplit = !fm.fileExists(atPath: splitURL.path)
         try enc.encode(spec).write(to: specURL, options: .atomic)
-        let corpus = try loadCorpus()
-        let plan = try splitPlan(corpus)
+        let plan: SplitPlan
+        do { plan = try splitPlan(corpus) } catch {
+            // A protocol the corpus cannot satisfy leaves the folder as it was, so that a rerun
+            // with corrected settings is not refused as "another run".
+            if freshSpec { try? fm.removeItem(at: specURL) }
+            if freshSplit { try? fm.removeItem(at: splitURL) }
+            throw error
+        }
         let folds = try selectedFolds(plan, corpus)
         let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
                                   augmented: folds.flatMap(\.train), labels: corpus.labels)

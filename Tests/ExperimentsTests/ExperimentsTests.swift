@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import SERAudio
 import SERCore
+import SERCorpora
 import SERExperiments
 import SERFeatures
 import SERModel
@@ -248,5 +249,32 @@ final class NormalizationExperimentTests: XCTestCase {
         XCTAssertEqual(report.settings["normalization"], "speaker")
         let accuracy = try XCTUnwrap(report.aggregate.accuracy?.mean)
         XCTAssertGreaterThan(accuracy, 0.9, "pitch separates the classes once levels are normalised")
+    }
+
+    /// A run that cannot start (no corpus folder, a protocol the corpus cannot satisfy) leaves
+    /// nothing behind, so the corrected command is not refused as "another run in this folder".
+    func testFailedSetupLeavesTheRunFolderEmpty() throws {
+        let dir = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run")
+        func attempt(_ spec: ExperimentSpec) -> Error? {
+            var runner = ExperimentRunner(spec: spec, directory: run, cacheDirectory: dir.appendingPathComponent("cache"))
+            runner.progress = false; runner.log = { _ in }
+            do { _ = try runner.run(resume: false); return nil } catch { return error }
+        }
+        XCTAssertNotNil(attempt(ExperimentSpec(corpus: .savee, data: dir.appendingPathComponent("missing").path, protocolKind: .holdout)))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("spec.json").path))
+        // One speaker: leave-one-speaker-out is not applicable.
+        var csv = "path,label,speaker\n"
+        for i in 0..<4 {
+            let name = "x\(i).wav"
+            try AudioEncoder.writeWAV([Float](repeating: 0.1, count: 1600), sampleRate: 16000, to: dir.appendingPathComponent(name))
+            csv += "\(name),\(i % 2 == 0 ? "sad" : "angry"),s\n"
+        }
+        let manifest = dir.appendingPathComponent("corpus.csv")
+        try csv.write(to: manifest, atomically: true, encoding: .utf8)
+        let e = attempt(ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso))
+        guard case SplitError.notApplicable? = e else { return XCTFail("\(String(describing: e))") }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path), [])
     }
 }
