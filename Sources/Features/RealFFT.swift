@@ -18,41 +18,33 @@ final class FFTWPlanCache: @unchecked Sendable {
     static let shared = FFTWPlanCache()
 
     private let lock = NSLock()
-    private var plans: [Int: OpaquePointer] = [:]
-    private var inversePlans: [Int: OpaquePointer] = [:]
+    private struct Key: Hashable { var size: Int; var inverse: Bool }
+    private var plans: [Key: OpaquePointer] = [:]
 
     /// The plan for a forward real transform of `n` points (created on first use).
-    func plan(size n: Int) -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = plans[n] { return p }
-        // Plan on scratch buffers from fftw_malloc: execution buffers come from it too, so the
-        // alignment the plan assumes holds for them.
-        let input = fftw_alloc_real(n)!
-        let output = fftw_alloc_complex(n / 2 + 1)!
-        defer { fftw_free(input); fftw_free(output) }
-        let flags = UInt32(FFTW_ESTIMATE) | UInt32(FFTW_DESTROY_INPUT)
-        guard let p = fftw_plan_dft_r2c_1d(Int32(n), input, output, flags) else {
-            preconditionFailure("FFTW could not plan a real transform of size \(n)")
-        }
-        plans[n] = p
-        return p
-    }
+    func plan(size n: Int) -> OpaquePointer { plan(Key(size: n, inverse: false)) }
 
     /// The plan for an inverse (complex-to-real, unnormalised) transform of `n` points.
-    func inversePlan(size n: Int) -> OpaquePointer {
+    func inversePlan(size n: Int) -> OpaquePointer { plan(Key(size: n, inverse: true)) }
+
+    private func plan(_ key: Key) -> OpaquePointer {
         lock.lock()
         defer { lock.unlock() }
-        if let p = inversePlans[n] { return p }
-        let input = fftw_alloc_complex(n / 2 + 1)!
-        let output = fftw_alloc_real(n)!
-        defer { fftw_free(input); fftw_free(output) }
+        if let p = plans[key] { return p }
+        // Plan on scratch buffers from fftw_malloc: execution buffers come from it too, so the
+        // alignment the plan assumes holds for them.
+        let n = key.size
+        let real = fftw_alloc_real(n)!
+        let complex = fftw_alloc_complex(n / 2 + 1)!
+        defer { fftw_free(real); fftw_free(complex) }
         let flags = UInt32(FFTW_ESTIMATE) | UInt32(FFTW_DESTROY_INPUT)
-        guard let p = fftw_plan_dft_c2r_1d(Int32(n), input, output, flags) else {
-            preconditionFailure("FFTW could not plan an inverse real transform of size \(n)")
+        let plan = key.inverse ? fftw_plan_dft_c2r_1d(Int32(n), complex, real, flags)
+                               : fftw_plan_dft_r2c_1d(Int32(n), real, complex, flags)
+        guard let plan else {
+            preconditionFailure("FFTW could not plan a\(key.inverse ? "n inverse" : "") real transform of size \(n)")
         }
-        inversePlans[n] = p
-        return p
+        plans[key] = plan
+        return plan
     }
 }
 
