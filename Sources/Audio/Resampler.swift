@@ -86,7 +86,7 @@ public final class Resampler {
 
     private static func resample(_ x: [Float], with r: Resampler) throws -> [Float] {
         var out: [Float] = []
-        out.reserveCapacity(Int(Double(x.count) * r.ratio) + 1024)
+        out.reserveCapacity(r.librosaLength(x.count) + 1024)
         try x.withUnsafeBufferPointer { try r.process($0, into: &out) }
         var tail: [Float] = []
         try r.finish(into: &tail)
@@ -103,7 +103,7 @@ public final class Resampler {
         inputCount += input.count
         try run(input: input, into: &output)
         // Never emit past librosa's length for the input seen so far (soxr's delay keeps it below).
-        let limit = Int((Double(inputCount) * ratio).rounded(.up))
+        let limit = librosaLength(inputCount)
         if outputCount + output.count > limit { output.removeLast(outputCount + output.count - limit) }
         outputCount += output.count
     }
@@ -122,7 +122,7 @@ public final class Resampler {
         finished = true
         output.removeAll(keepingCapacity: true)
         if inputCount > 0 { try run(input: nil, into: &output) }
-        let target = Int((Double(inputCount) * ratio).rounded(.up))
+        let target = librosaLength(inputCount)
         let want = max(0, target - outputCount)
         if output.count > want { output.removeLast(output.count - want) }
         if output.count < want { output.append(contentsOf: repeatElement(0, count: want - output.count)) }
@@ -135,6 +135,10 @@ public final class Resampler {
         try finish(into: &out)
         return out
     }
+
+    /// librosa's output length for `n` input samples at this converter's exact ratio:
+    /// `ceil(n * ratio)`, as ``outputLength(inputFrames:from:to:)`` for whole-number rates.
+    private func librosaLength(_ n: Int) -> Int { Int((Double(n) * ratio).rounded(.up)) }
 
     /// Input samples fed so far.
     public var inputFrames: Int { inputCount }

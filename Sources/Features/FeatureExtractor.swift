@@ -197,18 +197,10 @@ public final class FeatureExtractor {
         let n = x.count, nFFT = config.nFFT, hop = config.hopLength, half = nFFT / 2
         frames = 1 + n / hop
         power.reserve(frames * bins)
-        let input = fft.input, output = fft.output
+        let output = fft.output
         window.withUnsafeBufferPointer { w in
             for t in 0..<frames {
-                let start = t * hop - half
-                let lo = Swift.max(0, -start), hi = Swift.min(nFFT, n - start)
-                if lo > 0 { input.update(repeating: 0, count: Swift.min(lo, nFFT)) }
-                if hi < nFFT { (input + Swift.max(hi, 0)).update(repeating: 0, count: nFFT - Swift.max(hi, 0)) }
-                if lo < hi {
-                    let xs = x.baseAddress! + start, wp = w.baseAddress!
-                    for i in lo..<hi { input[i] = wp[i] * Double(xs[i]) }
-                }
-                fft.execute()
+                fft.transformFrame(x, start: t * hop - half, window: w.baseAddress!)
                 // librosa: complex128 -> complex64, np.abs -> float32, then squared in float32.
                 let dst = power.p + t * bins
                 for f in 0..<bins {

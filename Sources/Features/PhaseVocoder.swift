@@ -21,22 +21,24 @@ public enum PhaseVocoder {
         let hop = nFFT / 4, bins = nFFT / 2 + 1
         let length = Int((Double(y.count) / rate).rounded(.toNearestOrEven))
         guard !y.isEmpty, length > 0 else { return [Float](repeating: 0, count: max(0, length)) }
-        let window = (0..<nFFT).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT)) }   // periodic Hann
+        // Periodic Hann as 0.5 - 0.5 cos(2 pi n / N); Filterbank.hannDouble (scipy's formula) differs
+        // in the last bits, and the published pitch-shift runs were made with this one.
+        let window = (0..<nFFT).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT)) }
 
-        // STFT, centred with zero padding: (frames, bins) complex64 as librosa stores it,
-        // split into re and im.
+        // STFT, centred with zero padding, as librosa's complex64 values; kept as magnitude
+        // (`hypotf`) and phase (`np.angle`) per (frame, bin), each computed once.
         let frames = 1 + y.count / hop
-        var re = [Float](repeating: 0, count: (frames + 2) * bins)    // + 2 zero columns, as librosa pads
-        var im = re
+        var mag = [Float](repeating: 0, count: (frames + 2) * bins)   // + 2 zero columns, as librosa pads
+        var ang = mag
         let fft = RealFFT(size: nFFT)
-        for f in 0..<frames {
-            let start = f * hop - nFFT / 2
-            for i in 0..<nFFT {
-                let j = start + i
-                fft.input[i] = (j >= 0 && j < y.count) ? Double(y[j]) * window[i] : 0
+        y.withUnsafeBufferPointer { x in
+            for f in 0..<frames {
+                fft.transformFrame(x, start: f * hop - nFFT / 2, window: window)
+                for k in 0..<bins {
+                    let re = Float(fft.output[2 * k]), im = Float(fft.output[2 * k + 1])
+                    mag[f * bins + k] = hypotf(re, im); ang[f * bins + k] = atan2f(im, re)
+                }
             }
-            fft.execute()
-            for k in 0..<bins { re[f * bins + k] = Float(fft.output[2 * k]); im[f * bins + k] = Float(fft.output[2 * k + 1]) }
         }
 
         // Phase vocoder: magnitudes interpolated between neighbouring frames, phases advanced
@@ -44,7 +46,7 @@ public enum PhaseVocoder {
         // in librosa; it grows to ~1e5 rad in the top bins, so its rounding is librosa's too.
         let steps = Int((Double(frames) / rate).rounded(.up))            // len(np.arange(0, frames, rate))
         let phiAdvance = (0..<bins).map { Double(hop) * 2 * Double.pi * Double($0) / Double(nFFT) }
-        var phase = (0..<bins).map { atan2f(im[$0], re[$0]) }
+        var phase = Array(ang[0..<bins])
         // Only the frames the inverse STFT uses: ceil((length + 2 (nFFT/2)) / hop).
         let outFrames = min(steps, Int((Double(length + 2 * (nFFT / 2)) / Double(hop)).rounded(.up)))
         var outRe = [Double](repeating: 0, count: outFrames * bins), outIm = outRe
@@ -54,11 +56,11 @@ public enum PhaseVocoder {
             for k in 0..<bins {
                 let a = c0 * bins + k, b = c1 * bins + k
                 if t < outFrames {
-                    let mag = (1 - alpha) * Double(hypotf(re[a], im[a])) + alpha * Double(hypotf(re[b], im[b]))
-                    outRe[t * bins + k] = Double(Float(mag * Double(cosf(phase[k]))))
-                    outIm[t * bins + k] = Double(Float(mag * Double(sinf(phase[k]))))
+                    let m = (1 - alpha) * Double(mag[a]) + alpha * Double(mag[b])
+                    outRe[t * bins + k] = Double(Float(m * Double(cosf(phase[k]))))
+                    outIm[t * bins + k] = Double(Float(m * Double(sinf(phase[k]))))
                 }
-                var dphase = Double(atan2f(im[b], re[b])) - Double(atan2f(im[a], re[a])) - phiAdvance[k]
+                var dphase = Double(ang[b]) - Double(ang[a]) - phiAdvance[k]
                 dphase -= 2 * Double.pi * (dphase / (2 * Double.pi)).rounded(.toNearestOrEven)
                 phase[k] = Float(Double(phase[k]) + (phiAdvance[k] + dphase))
             }

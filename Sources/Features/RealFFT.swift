@@ -84,6 +84,21 @@ final class RealFFT {
     func execute() {
         fftw_execute_dft_r2c(plan, input, complexOutput)
     }
+
+    /// Transforms the frame of `x` that starts at sample `start` (may be negative or run past the
+    /// end: zeros there, as a centred STFT with zero padding), multiplied by `window` (`size`
+    /// values), into `output`.
+    func transformFrame(_ x: UnsafeBufferPointer<Float>, start: Int, window: UnsafePointer<Double>) {
+        let n = x.count
+        let lo = Swift.max(0, -start), hi = Swift.min(size, n - start)
+        if lo > 0 { input.update(repeating: 0, count: Swift.min(lo, size)) }
+        if hi < size { (input + Swift.max(hi, 0)).update(repeating: 0, count: size - Swift.max(hi, 0)) }
+        if lo < hi {
+            let xs = x.baseAddress! + start
+            for i in lo..<hi { input[i] = window[i] * Double(xs[i]) }
+        }
+        execute()
+    }
 }
 
 /// An inverse real FFT of fixed size (`numpy.fft.irfft` with `n = size`, including its 1/n
