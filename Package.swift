@@ -68,6 +68,9 @@ let package = Package(
         // Writes the Swift side of the PyTorch parity check and times the model (benchmarks/model).
         .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
                           path: "Sources/ModelParityTool"),
+        // Writes the Swift side of the Whisper encoder parity check and times it (benchmarks/encoder).
+        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
+                          path: "Sources/EncoderParityTool"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
