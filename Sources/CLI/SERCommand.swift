@@ -8,5 +8,5 @@ struct SER: AsyncParsableCommand {
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
-                      EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self])
+                      EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self, EncoderCommand.self])
 }

@@ -1,12 +1,13 @@
 // EncoderParityTool: the Swift side of benchmarks/encoder/parity.sh. Not part of the user-facing CLI.
 //
 //   EncoderParityTool convert IN(model.bin | .safetensors) OUT.safetensors
+//   EncoderParityTool install NAME [CACHE]     (what `ser encoder install` does, without building `ser`)
 //   EncoderParityTool run --model M --clips CLIPS.safetensors --out OUT.safetensors
 //                         [--threads 2] [--repeats 20] [--time-clip NAME]
 //
 // `run` reads 16 kHz clips (tensors `NAME` [n]) and writes, per clip, `NAME.logmel` [T, n_mels] and
 // `NAME.h0` ... `NAME.hL` [T', d] (every hidden state; the last after ln_post). With --time-clip it also
-// times that clip: the median of --repeats calls, from samples (front end + encoder) and from the
+// times that clip: the median and the minimum of --repeats calls, from samples (front end + encoder) and from the
 // log-mel (encoder only), with one workspace reused, in the metadata as `full_ms` and `encoder_ms`.
 import Foundation
 import SERCore
@@ -73,6 +74,8 @@ func run(_ o: [String: String]) throws {
         }
         result.metadata["full_ms"] = String(format: "%.3f", median(full))
         result.metadata["encoder_ms"] = String(format: "%.3f", median(enc))
+        result.metadata["full_min_ms"] = String(format: "%.3f", full.min() ?? 0)
+        result.metadata["encoder_min_ms"] = String(format: "%.3f", enc.min() ?? 0)
         result.metadata["time_clip"] = timed
         result.metadata["repeats"] = "\(repeats)"
     }
@@ -87,6 +90,11 @@ do {
         let ckpt = try WhisperCheckpoint(contentsOf: URL(fileURLWithPath: args[2]))
         try ckpt.write(to: URL(fileURLWithPath: args[3]))
         print("wrote \(args[3]) (\(ckpt.config))")
+    case "install":
+        guard args.count == 3 || args.count == 4 else { throw ToolError(description: "usage: EncoderParityTool install NAME [CACHE]") }
+        let cache = args.count == 4 ? URL(fileURLWithPath: args[3]) : EncoderInstaller.defaultCache()
+        let python = ProcessInfo.processInfo.environment["SER_PYTHON"] ?? "python3"
+        print(try EncoderInstaller.install(args[2], cache: cache, python: python) { print($0) }.path)
     case "run":
         try run(try options(args.dropFirst(2)))
     default:
