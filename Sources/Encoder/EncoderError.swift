@@ -37,7 +37,7 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .clipTooShort(samples, minimum):
             return "clip of \(samples) samples is too short for the encoder (at least \(minimum) samples at 16 kHz)"
         case let .clipTooLong(samples, maximum):
-            return "clip of \(samples) samples is longer than the encoder's context (\(maximum) samples = 30 s at 16 kHz); split it"
+            return "clip of \(samples) samples is longer than the encoder's context (\(maximum) samples, 30 s at 16 kHz); split it"
         case let .badFeatures(expectedMels, found):
             return "log-mel features of shape \(found) do not have \(expectedMels) mel bands as [frames, \(expectedMels)]"
         case let .unknownModel(name, known):

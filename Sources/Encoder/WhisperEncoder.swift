@@ -9,7 +9,7 @@ import SERFeatures
 ///     x = GELU(conv2(x)) + pos[:T']         conv1d k3 s2 p1,  [T, d] -> [T', d],  T' = (T - 1) / 2 + 1
 ///     for each block:                       pre-LayerNorm transformer
 ///         x = x + Attn(LN(x))               8 heads (base), softmax(q kᵀ / sqrt(d_head)) v; key has no bias
-///         x = x + MLP(LN(x))                d -> 4d -> d, exact (erf) GELU
+///         x = x + MLP(LN(x))                d -> 4d -> d, erf GELU (vectorised erf, error < 1e-6)
 ///     x = LN_post(x)
 ///
 /// `mel` is ``WhisperLogMel``'s output (10 ms frames), so a 16 kHz clip of `n` samples gives
@@ -93,8 +93,9 @@ public final class WhisperEncoder: Sendable {
         self.init(checkpoint: try WhisperCheckpoint(contentsOf: url))
     }
 
-    /// Longest clip accepted, in 16 kHz samples (30 s: `nCtx` encoder frames).
-    public var maximumSamples: Int { config.nCtx * 2 * WhisperLogMel.hopLength }
+    /// Longest clip accepted, in 16 kHz samples: the longest that gives at most `nCtx` encoder frames
+    /// (`2 nCtx` mel frames), 30 s plus 159 samples for the released models.
+    public var maximumSamples: Int { config.nCtx * 2 * WhisperLogMel.hopLength + WhisperLogMel.hopLength - 1 }
 
     /// Encoder frames for a clip of `samples` samples at 16 kHz: `(samples / 160 - 1) / 2 + 1`.
     public static func frames(samples: Int) -> Int {
@@ -165,7 +166,7 @@ public final class WhisperEncoder: Sendable {
             BLAS.gemm(transB: true, m: t, n: d, k: nm * 3, a: ws.col.p, lda: nm * 3, b: w.baseAddress!, ldb: nm * 3,
                       beta: 1, c: ws.h.p, ldc: d)
         }
-        gelu(ws.h.p, count: t * d)
+        FastMath.gelu(ws.h.p, count: t * d)
 
         // conv2 (k3, s2, p1): col [t2, d * 3] · W2ᵀ -> x [t2, d], + b, GELU, + positions.
         im2col(ws.h.p, frames: t, channels: d, stride: 2, outFrames: t2, into: ws.col.p)
@@ -174,7 +175,7 @@ public final class WhisperEncoder: Sendable {
             BLAS.gemm(transB: true, m: t2, n: d, k: d * 3, a: ws.col.p, lda: d * 3, b: w.baseAddress!, ldb: d * 3,
                       beta: 1, c: x, ldc: d)
         }
-        gelu(x, count: t2 * d)
+        FastMath.gelu(x, count: t2 * d)
         positions.withUnsafeBufferPointer { p in for i in 0..<(t2 * d) { x[i] += p[i] } }
         states.append(snapshot(x, rows: t2, columns: d))
 
@@ -208,7 +209,7 @@ public final class WhisperEncoder: Sendable {
             let q = qkv + h * hd, k = qkv + d + h * hd, v = qkv + 2 * d + h * hd
             // scores [t, t] = q_h [t, hd] · k_hᵀ / sqrt(hd)
             BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: t)
-            softmaxRows(scores, rows: t, columns: t)
+            FastMath.softmaxRows(scores, rows: t, columns: t)
             // attn[:, h] [t, hd] = scores · v_h
             BLAS.gemm(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: attn + h * hd, ldc: d)
         }
@@ -229,7 +230,7 @@ public final class WhisperEncoder: Sendable {
         b.w1.withUnsafeBufferPointer { w in
             BLAS.gemm(transB: true, m: t, n: 4 * d, k: d, a: ln, lda: d, b: w.baseAddress!, ldb: d, beta: 1, c: hidden, ldc: 4 * d)
         }
-        gelu(hidden, count: t * 4 * d)
+        FastMath.gelu(hidden, count: t * 4 * d)
         addRows(x, bias: b.b2, rows: t)
         b.w2.withUnsafeBufferPointer { w in
             BLAS.gemm(transB: true, m: t, n: d, k: 4 * d, a: hidden, lda: 4 * d, b: w.baseAddress!, ldb: 4 * d, beta: 1, c: x, ldc: d)
@@ -300,28 +301,6 @@ func layerNorm(_ x: UnsafePointer<Float>, rows: Int, columns n: Int, weight: [Fl
                 for j in 0..<n { yr[j] = (xr[j] - mean) * inv * w[j] + b[j] }
             }
         }
-    }
-}
-
-/// Row-wise softmax in place (max subtracted first).
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int) {
-    for r in 0..<rows {
-        let row = p + r * n
-        var m = -Float.infinity
-        for j in 0..<n { m = Swift.max(m, row[j]) }
-        var sum: Float = 0
-        for j in 0..<n { let e = expf(row[j] - m); row[j] = e; sum += e }
-        let inv = 1 / sum
-        for j in 0..<n { row[j] *= inv }
-    }
-}
-
-/// Exact GELU in place: `x * (1 + erf(x / sqrt 2)) / 2` (PyTorch `nn.GELU()`, Whisper's activation).
-func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
-    let s: Float = 0.70710678118654752
-    for i in 0..<count {
-        let v = p[i]
-        p[i] = 0.5 * v * (1 + erff(v * s))
     }
 }
 

@@ -235,11 +235,11 @@ final class WhisperEncoderTests: XCTestCase {
         XCTAssertThrowsError(try encoder.hiddenStates(samples16k: [Float](repeating: 0, count: 100))) {
             XCTAssertEqual($0 as? EncoderError, .clipTooShort(samples: 100, minimum: 201))
         }
-        // nCtx 64 encoder frames = 128 mel frames = 20480 samples.
-        XCTAssertEqual(encoder.maximumSamples, 20480)
-        XCTAssertNoThrow(try encoder.hiddenStates(samples16k: Self.randomClip(samples: 20480 + 159, seed: 1)))
-        XCTAssertThrowsError(try encoder.hiddenStates(samples16k: Self.randomClip(samples: 20480 + 160, seed: 1))) {
-            XCTAssertEqual($0 as? EncoderError, .clipTooLong(samples: 20640, maximum: 20480))
+        // nCtx 64 encoder frames = 128 mel frames = up to 128 * 160 + 159 samples.
+        XCTAssertEqual(encoder.maximumSamples, 20639)
+        XCTAssertEqual(try encoder.hiddenStates(samples16k: Self.randomClip(samples: 20639, seed: 1)).last?.shape, [64, 64])
+        XCTAssertThrowsError(try encoder.hiddenStates(samples16k: Self.randomClip(samples: 20640, seed: 1))) {
+            XCTAssertEqual($0 as? EncoderError, .clipTooLong(samples: 20640, maximum: 20639))
         }
         XCTAssertThrowsError(try encoder.hiddenStates(logMel: Tensor(shape: [10, 40]))) {
             XCTAssertEqual($0 as? EncoderError, .badFeatures(expectedMels: 80, found: [10, 40]))
