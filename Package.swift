@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
                           path: "Sources/ModelParityTool"),
         // Writes the Swift side of the Whisper encoder parity check and times it (benchmarks/encoder).
-        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
+        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder", "COpenBLAS"],
                           path: "Sources/EncoderParityTool"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.

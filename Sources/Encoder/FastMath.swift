@@ -7,7 +7,7 @@ enum FastMath {
     /// `x >= 0` (absolute error <= 3e-7 in exact arithmetic, under 1e-6 in float32), odd symmetry for `x < 0`.
     @inline(__always)
     static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let a = x.replacing(with: -x, where: x .< 0)            // |x|
+        let a = x.replacing(with: -x, where: x .< 0)              // |x|
         var p = SIMD8<Float>(repeating: 0.0000430638)
         p = p * a + 0.0002765672
         p = p * a + 0.0001520143
@@ -42,11 +42,17 @@ enum FastMath {
 
     /// `exp(x)` for 8 values `x <= 88`: `2^n e^r` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2`, a degree-6
     /// Taylor polynomial for `e^r` (relative error about 2e-7); values below -87 give 0.
+    ///
+    /// `n` is rounded and turned into an integer by adding 1.5 * 2^23 (the float's low mantissa bits
+    /// then hold `n`): Swift's generic SIMD float-to-int conversion is not vectorised.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let tiny = x .< -87
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
-        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
+        let lo = SIMD8<Float>(repeating: -87), hi = SIMD8<Float>(repeating: 88)
+        let xc = x.replacing(with: lo, where: tiny).replacing(with: hi, where: x .> hi)
+        let magic = SIMD8<Float>(repeating: 12_582_912)                 // 1.5 * 2^23
+        let shifted = xc * 1.44269504088896341 + magic                  // round(x / ln 2) in the low bits
+        let n = shifted - magic
         // r = x - n ln 2, ln 2 split in two for accuracy (Cody-Waite).
         let r = (xc - n * 0.693359375) - n * -2.12194440e-4
         var e = SIMD8<Float>(repeating: 1.0 / 720)
@@ -56,8 +62,8 @@ enum FastMath {
         e = e * r + 0.5
         e = e * r + 1
         e = e * r + 1
-        let bits = (SIMD8<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000    // n as an integer
+        let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)      // 2^n
         return (e * scale).replacing(with: 0, where: tiny)
     }
 
@@ -66,12 +72,19 @@ enum FastMath {
         let raw = UnsafeMutableRawPointer(p)
         for r in 0..<rows {
             let row = p + r * n
-            var m = -Float.infinity
-            for j in 0..<n { m = Swift.max(m, row[j]) }
+            let base = 4 * r * n
+            var mv8 = SIMD8<Float>(repeating: -.infinity)
+            var j = 0
+            while j + 8 <= n {
+                let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self)
+                mv8.replace(with: v, where: v .> mv8)
+                j += 8
+            }
+            var m = mv8.max()
+            while j < n { m = Swift.max(m, row[j]); j += 1 }
             let mv = SIMD8<Float>(repeating: m)
             var acc = SIMD8<Float>(repeating: 0)
-            var j = 0
-            let base = 4 * r * n
+            j = 0
             while j + 8 <= n {
                 let e = exp(raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) - mv)
                 raw.storeBytes(of: e, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
@@ -87,7 +100,13 @@ enum FastMath {
                 j += 1
             }
             let inv = 1 / sum
-            for k in 0..<n { row[k] *= inv }
+            j = 0
+            while j + 8 <= n {
+                let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) * inv
+                raw.storeBytes(of: v, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < n { row[j] *= inv; j += 1 }
         }
     }
 }

@@ -93,6 +93,17 @@ public final class WhisperEncoder: Sendable {
         self.init(checkpoint: try WhisperCheckpoint(contentsOf: url))
     }
 
+    /// The installed model `name` (`base`, `tiny.en`) from the cache (``EncoderInstaller/weightsPath(_:cache:)``).
+    /// Never downloads: throws ``EncoderError/notInstalled(name:path:)`` naming the set-up command instead.
+    public static func installed(_ name: String, cache: URL = EncoderInstaller.defaultCache()) throws -> WhisperEncoder {
+        _ = try EncoderInstaller.model(named: name)
+        let path = EncoderInstaller.weightsPath(name, cache: cache)
+        guard FileManager.default.fileExists(atPath: path.path) else {
+            throw EncoderError.notInstalled(name: name, path: path.path)
+        }
+        return try WhisperEncoder(contentsOf: path)
+    }
+
     /// Longest clip accepted, in 16 kHz samples: the longest that gives at most `nCtx` encoder frames
     /// (`2 nCtx` mel frames), 30 s plus 159 samples for the released models.
     public var maximumSamples: Int { config.nCtx * 2 * WhisperLogMel.hopLength + WhisperLogMel.hopLength - 1 }

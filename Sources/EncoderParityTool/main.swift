@@ -13,6 +13,7 @@ import Foundation
 import SERCore
 import SERFeatures
 import SEREncoder
+import COpenBLAS
 
 struct ToolError: Error, CustomStringConvertible { let description: String }
 
@@ -50,6 +51,8 @@ func run(_ o: [String: String]) throws {
     var result = SafeTensorsFile(metadata: encoder.config.metadata)
     result.metadata["load_ms"] = String(format: "%.1f", loadMs)
     result.metadata["blas_threads"] = "\(BLAS.threads)"
+    // The kernel set OpenBLAS chose for this CPU (OPENBLAS_CORETYPE overrides its detection).
+    result.metadata["blas_core"] = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     for name in clips.tensors.keys.sorted() {
         guard let samples = clips.tensors[name]?.data else { continue }
         guard let mel = frontEnd.compute(samples) else { throw ToolError(description: "\(name): too short") }

@@ -51,6 +51,17 @@ final class InstallerTests: XCTestCase {
         XCTAssertEqual(try EncoderInstaller.model(named: "base").size, 145_217_607)
     }
 
+    func testNotInstalledNamesTheCommand() {
+        let cache = URL(fileURLWithPath: "/nonexistent-ser-cache")
+        XCTAssertThrowsError(try WhisperEncoder.installed("base", cache: cache)) {
+            XCTAssertEqual($0 as? EncoderError, .notInstalled(name: "base", path: "/nonexistent-ser-cache/whisper-base.safetensors"))
+            XCTAssertTrue("\($0)".contains("ser encoder install base"))
+        }
+        XCTAssertThrowsError(try WhisperEncoder.installed("large", cache: cache)) {
+            XCTAssertEqual($0 as? EncoderError, .unknownModel(name: "large", known: ["base", "tiny.en"]))
+        }
+    }
+
     func testJoinConcatenatesInOrder() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ser-join-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
