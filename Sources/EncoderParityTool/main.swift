@@ -2,6 +2,7 @@
 //
 //   EncoderParityTool convert IN(model.bin | .safetensors) OUT.safetensors
 //   EncoderParityTool install NAME [CACHE]     (what `ser encoder install` does, without building `ser`)
+//   EncoderParityTool blas-core                (the kernel set OpenBLAS picked for this CPU)
 //   EncoderParityTool run --model M --clips CLIPS.safetensors --out OUT.safetensors
 //                         [--threads 2] [--repeats 20] [--time-clip NAME]
 //
@@ -98,6 +99,8 @@ do {
         let cache = args.count == 4 ? URL(fileURLWithPath: args[3]) : EncoderInstaller.defaultCache()
         let python = ProcessInfo.processInfo.environment["SER_PYTHON"] ?? "python3"
         print(try EncoderInstaller.install(args[2], cache: cache, python: python) { print($0) }.path)
+    case "blas-core":
+        print(openblas_get_corename().map { String(cString: $0) } ?? "unknown")
     case "run":
         try run(try options(args.dropFirst(2)))
     default:
