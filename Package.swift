@@ -29,8 +29,11 @@ let package = Package(
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
                        providers: [.apt(["libfftw3-dev"])]),
 
+        // cpuid and OpenBLAS's run-time kernel switch (BLASKernel in Core).
+        .target(name: "CCPU", path: "Sources/CCPU"),
+
         // The chain.
-        .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
+        .target(name: "SERCore", dependencies: ["COpenBLAS", "CCPU"], path: "Sources/Core"),
         .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
         .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
@@ -48,7 +51,7 @@ let package = Package(
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [
-                    "SERRecognizer", "SERAudio",
+                    "SERCore", "SERRecognizer", "SERAudio",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                 ],

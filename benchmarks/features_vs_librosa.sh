@@ -18,7 +18,7 @@ if [ -z "$py" ]; then
   fi
   py=benchmarks/.venv/bin/python
 fi
-[ -x .build/release/ser ] || swift build -c release -Xcc -march=x86-64-v3 --product ser
+[ -x .build/release/ser ] || make build
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$corpus" -type f \( -name '*.flac' -o -name '*.wav' \) | sort > "$tmp/list"
 [ "$n" -gt 0 ] && head -n "$n" "$tmp/list" > "$tmp/l2" && mv "$tmp/l2" "$tmp/list"
@@ -26,6 +26,7 @@ count=$(wc -l < "$tmp/list")
 mkdir -p "$tmp/clips"; i=0
 while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 echo "clips: $count from $corpus"
+.build/release/ser --version | sed -n '2,3p'
 OPENBLAS_NUM_THREADS=1 .build/release/ser features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
 "$py" benchmarks/librosa_fused.py "$tmp/py-out" $(find "$tmp/clips" -type l | sort) | tee "$tmp/py.txt"
 ser_rate=$(sed -n 's/.*, \([0-9.]*\) files\/s.*/\1/p' "$tmp/ser.txt")

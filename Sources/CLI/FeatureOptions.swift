@@ -2,17 +2,19 @@ import ArgumentParser
 import SERFeatures
 
 /// Feature settings shared by the commands that compute features.
+/// Defaults are read from ``FeatureConfig`` (written once, in the library).
 struct FeatureOptions: ParsableArguments {
-    @Option(help: "Sample rate the audio is resampled to (Hz).") var sr: Int = 22050
-    @Option(name: .customLong("n-fft"), help: "FFT size / window length.") var nFFT: Int = 2048
-    @Option(help: "Hop length in samples.") var hop: Int = 512
-    @Option(name: .customLong("n-mels"), help: "Mel bands.") var nMels: Int = 128
-    @Option(name: .customLong("n-mfcc"), help: "MFCC coefficients.") var nMFCC: Int = 40
-    @Option(help: "Lowest mel frequency (Hz).") var fmin: Float = 0
+    private static let defaults = FeatureConfig()
+    @Option(help: "Sample rate the audio is resampled to (Hz).") var sr: Int = defaults.sampleRate
+    @Option(name: .customLong("n-fft"), help: "FFT size / window length.") var nFFT: Int = defaults.nFFT
+    @Option(help: "Hop length in samples.") var hop: Int = defaults.hopLength
+    @Option(name: .customLong("n-mels"), help: "Mel bands.") var nMels: Int = defaults.nMels
+    @Option(name: .customLong("n-mfcc"), help: "MFCC coefficients.") var nMFCC: Int = defaults.nMFCC
+    @Option(help: "Lowest mel frequency (Hz).") var fmin: Float = defaults.fmin
     @Option(help: "Highest mel frequency (Hz); default sr/2.") var fmax: Float?
-    @Option(help: "Spectrogram block: mel or linear.") var spectrogram: String = "mel"
+    @Option(help: "Spectrogram block: mel or linear.") var spectrogram: String = defaults.spectrogram.rawValue
     @Option(help: "Blocks to fuse, in order (comma list of spectrogram, chroma, mfcc, zcr).")
-    var blocks: String = "spectrogram,chroma,mfcc,zcr"
+    var blocks: String = defaults.blocks.map(\.rawValue).joined(separator: ",")
 
     /// The configuration, validated.
     func config() throws -> FeatureConfig {
@@ -32,9 +34,7 @@ struct FeatureOptions: ParsableArguments {
         }
         guard !list.isEmpty else { throw ValidationError("--blocks is empty") }
         c.blocks = list
-        guard sr >= 1000, nFFT >= 16, hop >= 1, nMels >= 1, nMFCC >= 1, nMFCC <= nMels else {
-            throw ValidationError("invalid feature settings (need sr >= 1000, n-fft >= 16, hop >= 1, 1 <= n-mfcc <= n-mels)")
-        }
+        do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
 }

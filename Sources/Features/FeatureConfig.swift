@@ -66,10 +66,55 @@ public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
     /// Frames librosa produces for `n` samples with `center=True`: `1 + n / hop`.
     public func frameCount(samples n: Int) -> Int { 1 + n / hopLength }
 
+    /// The ranges ``validate()`` accepts. They keep every buffer small enough for one clip:
+    /// a 60 s clip at the largest sample rate, FFT size and band count and the smallest hop
+    /// needs under 1 GB of features.
+    public static let limits = (sampleRate: 4_000...192_000, nFFT: 16...16_384, hopLength: 32...16_384,
+                                nMels: 1...512, nMFCC: 1...512, nChroma: 1...120)
+
+    /// Checks every setting against ``limits`` before anything is allocated.
+    ///
+    /// - Throws: ``FeatureConfigError`` naming the setting, its value and the allowed range.
+    public func validate() throws(FeatureConfigError) {
+        let l = Self.limits
+        func check(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws(FeatureConfigError) {
+            guard range.contains(value) else { throw .outOfRange(name: name, value: "\(value)", allowed: "\(range.lowerBound)...\(range.upperBound)") }
+        }
+        try check("sample rate", sampleRate, l.sampleRate)
+        try check("n_fft", nFFT, l.nFFT)
+        try check("hop length", hopLength, l.hopLength.lowerBound...min(l.hopLength.upperBound, nFFT))
+        try check("n_mels", nMels, l.nMels)
+        try check("n_mfcc", nMFCC, l.nMFCC.lowerBound...min(l.nMFCC.upperBound, nMels))
+        try check("n_chroma", nChroma, l.nChroma)
+        let nyquist = Float(sampleRate) / 2
+        let top = fmax ?? nyquist
+        guard top.isFinite, top > 0, top <= nyquist else {
+            throw .outOfRange(name: "fmax", value: "\(top)", allowed: "0 < fmax <= \(nyquist) (half the sample rate)")
+        }
+        guard fmin.isFinite, fmin >= 0, fmin < top else {
+            throw .outOfRange(name: "fmin", value: "\(fmin)", allowed: "0 <= fmin < \(top)")
+        }
+        guard topDB.isFinite, topDB > 0 else {
+            throw .outOfRange(name: "top_db", value: "\(topDB)", allowed: "a finite number above 0")
+        }
+        guard !blocks.isEmpty else { throw .outOfRange(name: "blocks", value: "none", allowed: "at least one block") }
+    }
+
     /// JSON text of this configuration (stable key order), for file metadata and cache keys.
     public func jsonString() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// A feature setting outside the range the extractor supports.
+public enum FeatureConfigError: Error, Equatable, CustomStringConvertible {
+    case outOfRange(name: String, value: String, allowed: String)
+
+    public var description: String {
+        switch self {
+        case let .outOfRange(name, value, allowed): return "\(name) \(value) is out of range (allowed: \(allowed))"
+        }
     }
 }
