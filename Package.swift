@@ -2,7 +2,8 @@
 // SER: speech emotion recognition (STA-CNN) in Swift. GPL-3.0-or-later.
 //
 // The targets follow the chain of the paper, data flowing one way:
-//   Core -> Audio -> Features -> Network -> Model -> Corpora -> Experiments -> Recognizer -> Service -> CLI
+//   Core -> Audio -> Features -> Encoder -> Network -> Model -> Corpora -> Experiments -> Recognizer -> Service -> CLI
+// (Encoder: a pretrained speech encoder, Whisper, run natively as a frozen feature block.)
 import PackageDescription
 
 let package = Package(
@@ -10,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ser", targets: ["CLI"]),
-        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERRecognizer"]),
+        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERRecognizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,8 @@ let package = Package(
         .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
+        // Whisper's encoder (inference only) over the log-mel front end; CTranslate2/safetensors weights.
+        .target(name: "SEREncoder", dependencies: ["SERCore", "SERFeatures"], path: "Sources/Encoder"),
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
@@ -59,8 +62,8 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports", "SERExperiments",
-                "SERRecognizer", "SERService",
+                "SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports",
+                "SERExperiments", "SERRecognizer", "SERService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -68,6 +71,9 @@ let package = Package(
         // Writes the Swift side of the PyTorch parity check and times the model (benchmarks/model).
         .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
                           path: "Sources/ModelParityTool"),
+        // Writes the Swift side of the Whisper encoder parity check and times it (benchmarks/encoder).
+        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
+                          path: "Sources/EncoderParityTool"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
@@ -89,6 +95,8 @@ let package = Package(
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Logging", package: "swift-log")],
                     path: "Tests/ServiceTests"),
+        .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERCore", "SERTestSupport"],
+                    path: "Tests/EncoderTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]
 )
