@@ -194,6 +194,10 @@ public struct ExperimentRunner {
         try spec.augmentation?.validate()                            // before spec.json is written
         try spec.training.validate()
         let fm = FileManager.default
+        if resume, !fm.fileExists(atPath: specURL.path) {
+            throw ExperimentError.runMismatch(path: directory.path, reason: "there is no run to resume here (no spec.json); "
+                + "start it without --resume, or check the --out folder")
+        }
         if fm.fileExists(atPath: specURL.path) {
             let old = try JSONDecoder().decode(ExperimentSpec.self, from: Data(contentsOf: specURL))
             guard old == spec else {

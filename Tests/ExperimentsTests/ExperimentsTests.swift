@@ -297,4 +297,19 @@ final class NormalizationExperimentTests: XCTestCase {
         guard case SplitError.notApplicable? = e else { return XCTFail("\(String(describing: e))") }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path), [])
     }
+
+    /// `--resume` on a folder that holds no run is an error, not a fresh start.
+    func testResumeWithoutARunIsAnError() throws {
+        let dir = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("no-such-run")
+        var runner = ExperimentRunner(spec: ExperimentSpec(corpus: .savee, data: dir.path, protocolKind: .holdout),
+                                      directory: run, cacheDirectory: dir.appendingPathComponent("cache"))
+        runner.progress = false; runner.log = { _ in }
+        XCTAssertThrowsError(try runner.run(resume: true)) { e in
+            guard case ExperimentError.runMismatch(_, let reason)? = e as? ExperimentError else { return XCTFail("\(e)") }
+            XCTAssertTrue(reason.contains("no run to resume"), reason)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path))
+    }
 }
