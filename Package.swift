@@ -24,6 +24,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
                        providers: [.apt(["libsndfile1-dev"])]),
+        // Native FLAC decoding on the hot path (libsndfile reads FLAC through the same library).
+        .systemLibrary(name: "CFLAC", path: "Sources/CFLAC", pkgConfig: "flac",
+                       providers: [.apt(["libflac-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
@@ -31,7 +34,7 @@ let package = Package(
 
         // The chain.
         .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
-        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
+        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CFLAC", "CSoxr"], path: "Sources/Audio"),
         .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
@@ -65,6 +68,8 @@ let package = Package(
         // Writes the Swift side of the PyTorch parity check and times the model (benchmarks/model).
         .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
                           path: "Sources/ModelParityTool"),
+        // Compares the direct WAV/FLAC decoders with libsndfile on audio files (benchmarks/decode).
+        .executableTarget(name: "DecodeCheck", dependencies: ["SERAudio"], path: "Sources/DecodeCheck"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
