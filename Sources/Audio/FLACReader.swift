@@ -13,7 +13,8 @@ import Foundation
 /// total length, 8, 16 or 24 bits, 1 to 8 channels, and metadata libFLAC reads without complaint.
 /// Anything else (`init` returns nil) stays with libsndfile. Damage found while decoding frames
 /// (lost sync, a bad frame header, a frame CRC mismatch) is thrown as ``AudioError/corrupt(path:reason:)``
-/// with libFLAC's reason; a stream that simply ends early is left to the caller's truncation check.
+/// with libFLAC's reason; a stream that simply ends early (a cut file, whose torn last frame
+/// libFLAC reports as lost sync) is left to the caller's truncation check.
 final class FLACReader: PCMSource {
     /// What libFLAC's callbacks write to. Reached from C through an unretained pointer; the
     /// reader keeps it alive.
@@ -25,6 +26,10 @@ final class FLACReader: PCMSource {
         var hasStreamInfo = false
         /// The first error libFLAC reported, or the reason a frame was refused.
         var failure: String?
+        /// Whether that error can be the torn last frame of a cut file (lost sync, bad header),
+        /// and how many frames decoded after it (any: the damage is inside the stream).
+        var failureMayBeCut = false
+        var framesAfterFailure = 0
         /// The last decoded FLAC frame, interleaved and scaled: [capacity] floats, `pendingFrames`
         /// frames of which `pendingPosition` were handed out.
         var pending: UnsafeMutablePointer<Float>?
@@ -65,6 +70,7 @@ final class FLACReader: PCMSource {
             }
             pendingFrames = n
             pendingPosition = 0
+            if failure != nil { framesAfterFailure += 1 }
             decodedFrames += Int64(n)
             return true
         }
@@ -144,9 +150,20 @@ final class FLACReader: PCMSource {
                 continue
             }
             if finished { break }
-            let ok = FLAC__stream_decoder_process_single(decoder) != 0
+            var ok = FLAC__stream_decoder_process_single(decoder) != 0
             if let failure = state.failure {
-                throw AudioError.corrupt(path: path, reason: "FLAC: \(failure)")
+                // A cut file ends in a torn frame, which libFLAC reports as lost sync (or a bad
+                // header) before it meets the end: that is truncation, left to the caller's
+                // frame count. Damage inside the stream is followed by more frames.
+                guard state.failureMayBeCut else { throw AudioError.corrupt(path: path, reason: "FLAC: \(failure)") }
+                while ok, state.framesAfterFailure == 0,
+                      FLAC__stream_decoder_get_state(decoder).rawValue < FLAC__STREAM_DECODER_END_OF_STREAM.rawValue {
+                    ok = FLAC__stream_decoder_process_single(decoder) != 0
+                }
+                if state.framesAfterFailure > 0 { throw AudioError.corrupt(path: path, reason: "FLAC: \(failure)") }
+                state.pendingFrames = 0
+                finished = true
+                break
             }
             let s = FLAC__stream_decoder_get_state(decoder)
             if s == FLAC__STREAM_DECODER_MEMORY_ALLOCATION_ERROR {
@@ -193,6 +210,7 @@ private let flacError: FLAC__StreamDecoderErrorCallback = { _, status, client in
     default: what = "decoder error \(status.rawValue)"
     }
     s.failure = "\(what) after sample \(s.decodedFrames)"
+    s.failureMayBeCut = status == FLAC__STREAM_DECODER_ERROR_STATUS_LOST_SYNC || status == FLAC__STREAM_DECODER_ERROR_STATUS_BAD_HEADER
 }
 
 private let flacRead: FLAC__StreamDecoderReadCallback = { _, buffer, bytes, client in
