@@ -27,7 +27,8 @@ count=$(wc -l < "$tmp/list")
 mkdir -p "$tmp/clips"; i=0
 while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 echo "clips: $count from $corpus"
-echo "CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+cpu() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -1; }
+echo "CPU: $(cpu 'model name'), family $(cpu 'cpu family') model $(cpu model), $(nproc) cores"
 OPENBLAS_NUM_THREADS=1 "$ser" features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
 "$py" benchmarks/librosa_fused.py "$tmp/py-out" $(find "$tmp/clips" -type l | sort) | tee "$tmp/py.txt"
 ser_rate=$(sed -n 's/.*, \([0-9.]*\) files\/s.*/\1/p' "$tmp/ser.txt")

@@ -88,6 +88,16 @@ public enum AudioDecoder {
         return (info, samples)
     }
 
+    /// Which decoder ``AudioBackend/automatic`` picks for a file: "Swift WAV reader", "libFLAC",
+    /// or "libsndfile" (every other file, and WAV/FLAC files the direct readers decline).
+    public static func decoderName(contentsOf url: URL) throws -> String {
+        switch try PCMSourceOpener.open(url: url, backend: .automatic).0 {
+        case is WAVReader: return "Swift WAV reader"
+        case is FLACReader: return "libFLAC"
+        default: return "libsndfile"
+        }
+    }
+
     // MARK: - Pipeline
 
     private static func collect(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions) throws -> AudioClip {

@@ -4,13 +4,16 @@
 // Used by benchmarks/decode/bit_identity.sh.
 //
 //   DecodeCheck FILE_OR_DIR...
+//   DecodeCheck --speed FILE_OR_DIR...   (times both decoders instead; see `speed`)
 // Exit status 0 when every file matches, 1 otherwise, 2 on bad arguments.
 import Foundation
 import SERAudio
 
-let args = Array(CommandLine.arguments.dropFirst())
+var args = Array(CommandLine.arguments.dropFirst())
+let speedMode = args.first == "--speed"
+if speedMode { args.removeFirst() }
 guard !args.isEmpty else {
-    FileHandle.standardError.write(Data("usage: DecodeCheck FILE_OR_DIR...\n".utf8))
+    FileHandle.standardError.write(Data("usage: DecodeCheck [--speed] FILE_OR_DIR...\n".utf8))
     exit(2)
 }
 
@@ -31,11 +34,34 @@ func decode(_ url: URL, _ backend: AudioBackend, clock: inout Double) -> Outcome
     }
 }
 
+/// `--speed`: best of three passes over all files for each decoder, decode only (native rate,
+/// mono) and decode + soxr to 22050 Hz, in ms per file.
+func speed(_ items: [AudioFiles.Item]) -> Never {
+    func best(_ options: AudioOptions) -> Double {
+        var bestSeconds = Double.infinity
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for item in items { _ = try? AudioDecoder.load(contentsOf: item.url, options: options) }
+            bestSeconds = min(bestSeconds, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return bestSeconds * 1000 / Double(max(items.count, 1))
+    }
+    for (label, rate) in [("decode", Int?.none), ("decode + resample to 22050 Hz", Int?.some(22050))] {
+        let reference = best(AudioOptions(sampleRate: rate, backend: .libsndfile))
+        let direct = best(AudioOptions(sampleRate: rate, backend: .automatic))
+        print(String(format: "%@: libsndfile %.3f ms/file, direct %.3f ms/file, %.2fx", label, reference, direct,
+                     reference / direct))
+    }
+    exit(0)
+}
+
 let items: [AudioFiles.Item]
 do { items = try AudioFiles.collect(args) } catch {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(2)
 }
+
+if speedMode { speed(items) }
 
 var same = 0, sameError = 0, mismatches = 0
 var samples = 0
@@ -53,7 +79,8 @@ for (index, item) in items.enumerated() {
     }
     switch (fast, ref) {
     case let (.decoded(fi, fx), .decoded(ri, rx)):
-        kinds[ri.formatDescription, default: 0] += 1
+        let decoder = (try? AudioDecoder.decoderName(contentsOf: item.url)) ?? "?"
+        kinds["\(ri.formatDescription) -> \(decoder)", default: 0] += 1
         if fi != ri {
             mismatches += 1
             print("MISMATCH header \(item.url.path): direct \(fi) vs libsndfile \(ri)")

@@ -16,9 +16,11 @@ if [ ${#inputs[@]} -eq 0 ]; then
   done
 fi
 [ ${#inputs[@]} -gt 0 ] || { echo "nothing to check (needs ../shared or arguments)"; exit 2; }
+log=$(mktemp); trap 'rm -f "$log"' EXIT
 swift build -c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked \
-  --product DecodeCheck >/dev/null
-echo "CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  --product DecodeCheck >"$log" 2>&1 || { cat "$log"; exit 1; }
+cpu() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -1; }
+echo "CPU: $(cpu 'model name'), family $(cpu 'cpu family') model $(cpu model), $(nproc) cores"
 status=0
 for d in "${inputs[@]}"; do
   echo "== $d"
