@@ -10,7 +10,9 @@ import Foundation
 /// power of two), and stops at the STREAMINFO total; this reader does the same.
 ///
 /// Only streams libsndfile would read the same way are opened here: STREAMINFO first with a known
-/// total length, 8, 16 or 24 bits, 1 to 8 channels, and metadata libFLAC reads without complaint.
+/// total length, 8, 16 or 24 bits, 1 to 8 channels, and metadata libFLAC reads without complaint
+/// (every block is parsed, as libsndfile has libFLAC parse them, so a damaged tag block still fails
+/// the way it fails in libsndfile).
 /// Anything else (`init` returns nil) stays with libsndfile. Damage found while decoding frames
 /// (lost sync, a bad frame header, a frame CRC mismatch) is thrown as ``AudioError/corrupt(path:reason:)``
 /// with libFLAC's reason; a stream that simply ends early (a cut file, whose torn last frame
@@ -104,6 +106,7 @@ final class FLACReader: PCMSource {
     convenience init?(url: URL) {
         guard let decoder = FLAC__stream_decoder_new() else { return nil }
         let state = State()
+        FLAC__stream_decoder_set_metadata_respond_all(decoder)
         let status = FLAC__stream_decoder_init_file(decoder, url.path, flacWrite, flacMetadata, flacError,
                                                     Unmanaged.passUnretained(state).toOpaque())
         self.init(path: url.path, decoder: decoder, state: state, status: status)
@@ -114,6 +117,7 @@ final class FLACReader: PCMSource {
         guard let decoder = FLAC__stream_decoder_new() else { return nil }
         let state = State()
         state.memory = data
+        FLAC__stream_decoder_set_metadata_respond_all(decoder)
         let status = FLAC__stream_decoder_init_stream(decoder, flacRead, nil, nil, nil, nil, flacWrite, flacMetadata,
                                                       flacError, Unmanaged.passUnretained(state).toOpaque())
         self.init(path: name, decoder: decoder, state: state, status: status)

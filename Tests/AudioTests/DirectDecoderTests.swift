@@ -121,6 +121,17 @@ final class DirectDecoderTests: XCTestCase {
                 XCTAssertLessThan(available, 40000)
             }
         }
+        // A damaged tag block (the vendor-string length of the VORBIS_COMMENT block libsndfile
+        // writes after STREAMINFO): libsndfile refuses the file, and so does the direct path.
+        XCTAssertEqual(bytes[42] & 0x7F, 4, "VORBIS_COMMENT block expected at byte 42")
+        var badTag = bytes
+        badTag[47] = 0x50
+        XCTAssertNil(FLACReader(data: badTag, name: "tag.flac"))
+        let direct = Result(catching: { try AudioDecoder.load(data: badTag, name: "tag.flac") })
+        let reference = Result(catching: { try AudioDecoder.load(data: badTag, name: "tag.flac",
+                                                                 options: AudioOptions(backend: .libsndfile)) })
+        XCTAssertNotNil(direct.error)
+        XCTAssertEqual(direct.error, reference.error)
         // One byte changed inside the audio frames: the frame CRC (or the frame structure) catches it.
         for position in [bytes.count / 3, bytes.count / 2, bytes.count - 40] {
             var damaged = bytes
