@@ -83,8 +83,9 @@ final class SoundFile {
             throw AudioError.fileNotFound(path: path)
         }
         if isDir.boolValue { throw AudioError.io(path: path, reason: "is a directory, not an audio file") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-        if size == 0 { throw AudioError.empty(path: path) }
+        // stat (not FileManager's attributes, which describe a symbolic link itself) follows links.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_size == 0 { throw AudioError.empty(path: path) }
     }
 
     /// Opens bytes in memory; `name` is used in errors.

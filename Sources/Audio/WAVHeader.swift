@@ -12,10 +12,12 @@ protocol ByteReader {
 /// Reads a file on disk with `FileHandle`.
 struct FileByteReader: ByteReader {
     let handle: FileHandle?
+    /// Size of the opened file (through symbolic links: `FileManager`'s attributes would give the
+    /// link's own size and make every linked WAV look truncated).
     let length: Int64
     init(url: URL) {
         handle = try? FileHandle(forReadingFrom: url)
-        length = Int64(((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.int64Value ?? 0)
+        length = handle.flatMap { h in (try? h.seekToEnd()).map { Int64($0) } } ?? 0
     }
     func bytes(at offset: Int64, count: Int) -> [UInt8] {
         guard let handle, offset >= 0, offset < length else { return [] }

@@ -83,6 +83,20 @@ final class DirectDecoderTests: XCTestCase {
         XCTAssertTrue(try PCMSourceOpener.open(url: url, backend: .automatic).0 is SoundFile)
     }
 
+    /// Files reached through symbolic links (as benchmarks/features_vs_librosa.sh links its clips):
+    /// sizes are the target's, so a linked WAV is not mistaken for a truncated one.
+    func testSymbolicLinks() throws {
+        let dir = try makeTemporaryDirectory()
+        let wav = dir.appendingPathComponent("a.wav"), link = dir.appendingPathComponent("link.wav")
+        try AudioEncoder.write(testSignal(frames: 5000, channels: 1, seed: 4), sampleRate: 16000, format: .wav16, to: wav)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: wav)
+        try assertSameAsLibsndfile(link, expect: WAVReader.self, "linked WAV")
+        let empty = dir.appendingPathComponent("empty.wav"), emptyLink = dir.appendingPathComponent("empty-link.wav")
+        try Data().write(to: empty)
+        try FileManager.default.createSymbolicLink(at: emptyLink, withDestinationURL: empty)
+        assertAudioError(.empty(path: emptyLink.path)) { try AudioDecoder.load(contentsOf: emptyLink) }
+    }
+
     func testTruncatedAndNonFiniteGiveTheSameErrorsAsLibsndfile() throws {
         let dir = try makeTemporaryDirectory()
         let wav = dir.appendingPathComponent("full.wav")
