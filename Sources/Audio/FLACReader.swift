@@ -50,7 +50,13 @@ final class FLACReader: PCMSource {
         func take(_ header: FLAC__FrameHeader, _ buffer: UnsafePointer<UnsafePointer<FLAC__int32>?>) -> Bool {
             let ch = Int(header.channels), n = Int(header.blocksize), bps = Int(header.bits_per_sample)
             guard ch == channels, (4...24).contains(bps), n > 0 else {
-                failure = "frame at sample \(decodedFrames) has \(ch) channels and \(bps) bits (stream: \(channels), \(bits))"
+                // After an earlier error, a frame (even a refused one) means the stream goes on:
+                // that error was damage, not the torn end of a cut file.
+                if failure == nil {
+                    failure = "frame at sample \(decodedFrames) has \(ch) channels and \(bps) bits (stream: \(channels), \(bits))"
+                } else {
+                    framesAfterFailure += 1
+                }
                 return false
             }
             if n * ch > capacity {
