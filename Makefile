@@ -2,7 +2,7 @@
 # Both install missing Debian packages first (apt-get when root, otherwise they print the command).
 
 SWIFT      ?= swift
-APT_PKGS   := libopenblas-dev libsndfile1-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
+APT_PKGS   := libopenblas-dev libsndfile1-dev libflac-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
 RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked
 SER        := .build/release/ser
 MODEL      ?= models/default.safetensors

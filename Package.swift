@@ -25,6 +25,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
                        providers: [.apt(["libsndfile1-dev"])]),
+        // Native FLAC decoding on the hot path (libsndfile reads FLAC through the same library).
+        .systemLibrary(name: "CFLAC", path: "Sources/CFLAC", pkgConfig: "flac",
+                       providers: [.apt(["libflac-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
@@ -35,7 +38,7 @@ let package = Package(
 
         // The chain.
         .target(name: "SERCore", dependencies: ["COpenBLAS", "CCPU"], path: "Sources/Core"),
-        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
+        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CFLAC", "CSoxr"], path: "Sources/Audio"),
         .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
@@ -74,6 +77,8 @@ let package = Package(
         // Writes the Swift side of the Whisper encoder parity check and times it (benchmarks/encoder).
         .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
                           path: "Sources/EncoderParityTool"),
+        // Compares the direct WAV/FLAC decoders with libsndfile on audio files (benchmarks/decode).
+        .executableTarget(name: "DecodeCheck", dependencies: ["SERAudio"], path: "Sources/DecodeCheck"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
