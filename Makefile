@@ -2,7 +2,7 @@
 # Both install missing Debian packages first (apt-get when root, otherwise they print the command).
 
 SWIFT      ?= swift
-APT_PKGS   := libopenblas-dev libsndfile1-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
+APT_PKGS   := libopenblas-dev libsndfile1-dev libflac-dev libsoxr-dev libfftw3-dev pkg-config espeak-ng
 RELEASE    := -c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked
 SER        := .build/release/ser
 MODEL      ?= models/default.safetensors
@@ -30,9 +30,17 @@ build: deps
 run: build
 	@./scripts/run-demo.sh "$(SER)" "$(MODEL)" "$(FILE)"
 
+# The unit tests run once with the kernels SER picks for this CPU, then again under forced
+# OpenBLAS kernels (AVX2 and SSE3), so a test that only passes with one kernel's rounding fails here.
+TEST_KERNELS ?= auto Haswell Prescott
+
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@for k in $(TEST_KERNELS); do \
+	  if [ "$$k" = auto ]; then echo "== unit tests, BLAS kernels chosen by SER"; $(SWIFT) test --skip-build || exit 1; \
+	  elif [ "$$k" = Haswell ] && ! grep -qw avx2 /proc/cpuinfo; then echo "== skipping Haswell kernels: this CPU has no AVX2"; \
+	  else echo "== unit tests, OPENBLAS_CORETYPE=$$k"; OPENBLAS_CORETYPE=$$k $(SWIFT) test --skip-build || exit 1; fi; \
+	done
 
 bench-features: build
 	./benchmarks/features_vs_librosa.sh

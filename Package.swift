@@ -25,33 +25,39 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
                        providers: [.apt(["libsndfile1-dev"])]),
+        // Native FLAC decoding on the hot path (libsndfile reads FLAC through the same library).
+        .systemLibrary(name: "CFLAC", path: "Sources/CFLAC", pkgConfig: "flac",
+                       providers: [.apt(["libflac-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
                        providers: [.apt(["libfftw3-dev"])]),
 
+        // cpuid and OpenBLAS's run-time kernel switch (BLASKernel in Core).
+        .target(name: "CCPU", path: "Sources/CCPU"),
+
         // The chain.
-        .target(name: "SERCore", dependencies: ["COpenBLAS"], path: "Sources/Core"),
-        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CSoxr"], path: "Sources/Audio"),
+        .target(name: "SERCore", dependencies: ["COpenBLAS", "CCPU"], path: "Sources/Core"),
+        .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CFLAC", "CSoxr"], path: "Sources/Audio"),
         .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
         // Whisper's encoder (inference only) over the log-mel front end; CTranslate2/safetensors weights.
-        .target(name: "SEREncoder", dependencies: ["SERCore", "SERFeatures"], path: "Sources/Encoder"),
+        .target(name: "SEREncoder", dependencies: ["SERCore", "SERAudio", "SERFeatures"], path: "Sources/Encoder"),
         .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
         // Evaluation metrics, Markdown/JSON reports and SVG plots.
         .target(name: "SERExperiments",
-                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
+                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
                 path: "Sources/Experiments"),
         .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         // The library entry point: file/samples/bytes -> emotion prediction or timeline.
-        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SERModel"], path: "Sources/Recognizer"),
+        .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel"], path: "Sources/Recognizer"),
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [
-                    "SERRecognizer", "SERAudio",
+                    "SERCore", "SERRecognizer", "SERAudio",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
@@ -69,8 +75,10 @@ let package = Package(
         .executableTarget(name: "ModelParityTool", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel"],
                           path: "Sources/ModelParityTool"),
         // Writes the Swift side of the Whisper encoder parity check and times it (benchmarks/encoder).
-        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder", "COpenBLAS"],
+        .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
                           path: "Sources/EncoderParityTool"),
+        // Compares the direct WAV/FLAC decoders with libsndfile on audio files (benchmarks/decode).
+        .executableTarget(name: "DecodeCheck", dependencies: ["SERAudio"], path: "Sources/DecodeCheck"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),
@@ -92,7 +100,7 @@ let package = Package(
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Logging", package: "swift-log")],
                     path: "Tests/ServiceTests"),
-        .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERCore", "SERTestSupport"],
+        .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERAudio", "SERCore", "SERTestSupport"],
                     path: "Tests/EncoderTests"),
         .testTarget(name: "NetworkTests", dependencies: ["SERCore", "SERNetwork", "SERTestSupport"], path: "Tests/NetworkTests"),
     ]

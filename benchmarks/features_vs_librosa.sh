@@ -4,7 +4,7 @@
 #
 #   benchmarks/features_vs_librosa.sh [CORPUS_DIR] [N]
 # CORPUS_DIR defaults to ../shared/corpora/ravdess, N (number of clips, sorted) to all of them.
-# SER_PYTHON=/path/to/python skips creating benchmarks/.venv.
+# SER_PYTHON=/path/to/python skips creating benchmarks/.venv; SER_BIN=/path/to/ser times another build of ser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus="${1:-../shared/corpora/ravdess}"
@@ -18,7 +18,8 @@ if [ -z "$py" ]; then
   fi
   py=benchmarks/.venv/bin/python
 fi
-[ -x .build/release/ser ] || swift build -c release -Xcc -march=x86-64-v3 --product ser
+ser="${SER_BIN:-.build/release/ser}"
+[ -x "$ser" ] || make build
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$corpus" -type f \( -name '*.flac' -o -name '*.wav' \) | sort > "$tmp/list"
 [ "$n" -gt 0 ] && head -n "$n" "$tmp/list" > "$tmp/l2" && mv "$tmp/l2" "$tmp/list"
@@ -26,7 +27,8 @@ count=$(wc -l < "$tmp/list")
 mkdir -p "$tmp/clips"; i=0
 while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 echo "clips: $count from $corpus"
-OPENBLAS_NUM_THREADS=1 .build/release/ser features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
+"$ser" --version | sed -n '2,3p'; echo "cores: $(nproc)"
+OPENBLAS_NUM_THREADS=1 "$ser" features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
 "$py" benchmarks/librosa_fused.py "$tmp/py-out" $(find "$tmp/clips" -type l | sort) | tee "$tmp/py.txt"
 ser_rate=$(sed -n 's/.*, \([0-9.]*\) files\/s.*/\1/p' "$tmp/ser.txt")
 py_rate=$(sed -n 's/.*= \([0-9.]*\) clips\/s.*/\1/p' "$tmp/py.txt")

@@ -1,4 +1,5 @@
-// Decoding pipeline: libsndfile blocks -> finiteness check -> mono mean -> streaming soxr HQ.
+// Decoding pipeline: decoder blocks (Swift WAV / libFLAC / libsndfile) -> finiteness check -> mono mean
+// -> streaming soxr HQ.
 import Foundation
 
 /// Decodes audio files (WAV incl. WAVE_FORMAT_EXTENSIBLE, FLAC, OGG/Vorbis, OGG/Opus, MP3 and the
@@ -6,6 +7,8 @@ import Foundation
 /// `librosa.load(path, sr=sampleRate, mono=True)` (librosa 0.11: soundfile, mean of channels,
 /// soxr HQ, length fixed to `ceil(n * sr / native)`).
 ///
+/// Plain PCM/float WAV and native FLAC files are read by direct decoders (Swift, libFLAC) whose
+/// samples equal libsndfile's bit for bit; every other file by libsndfile (``AudioBackend``).
 /// Files are read in blocks of ``AudioOptions/blockFrames`` frames; each block is checked for
 /// NaN/Inf, mixed to mono and resampled by one streaming ``Resampler``, so ``stream(contentsOf:options:_:)``
 /// never holds more than a block of the file. ``load(contentsOf:options:)`` collects the stream.
@@ -31,15 +34,17 @@ public enum AudioDecoder {
         try SoundFile.open(data: data, name: name).audioInfo
     }
 
-    /// Decodes a whole file to a mono clip (libsndfile, then soxr HQ to `options.sampleRate`).
+    /// Decodes a whole file to a mono clip (see ``AudioBackend`` for the decoder, then soxr HQ to
+    /// `options.sampleRate`).
     public static func load(contentsOf url: URL, options: AudioOptions = .init()) throws -> AudioClip {
-        try collect(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options)
+        let (file, wav) = try PCMSourceOpener.open(url: url, backend: options.backend)
+        return try collect(file, wav: wav, options: options)
     }
 
     /// Decodes an audio file held in memory (an HTTP upload, stdin); `name` is used in errors.
     public static func load(data: Data, name: String = "<memory>", options: AudioOptions = .init()) throws -> AudioClip {
-        try collect(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
-                    options: options)
+        let (file, wav) = try PCMSourceOpener.open(data: data, name: name, backend: options.backend)
+        return try collect(file, wav: wav, options: options)
     }
 
     /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
@@ -58,22 +63,46 @@ public enum AudioDecoder {
     @discardableResult
     public static func stream(contentsOf url: URL, options: AudioOptions = .init(),
                               _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
-        try run(try SoundFile.open(url: url), wav: WAVHeader.parse(FileByteReader(url: url)), options: options, body)
+        let (file, wav) = try PCMSourceOpener.open(url: url, backend: options.backend)
+        return try run(file, wav: wav, options: options, body)
     }
 
     /// ``stream(contentsOf:options:_:)`` for bytes in memory; `name` is used in errors.
     @discardableResult
     public static func stream(data: Data, name: String = "<memory>", options: AudioOptions = .init(),
                               _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
-        try run(try SoundFile.open(data: data, name: name), wav: WAVHeader.parse(DataByteReader(data: data)),
-                options: options, body)
+        let (file, wav) = try PCMSourceOpener.open(data: data, name: name, backend: options.backend)
+        return try run(file, wav: wav, options: options, body)
+    }
+
+    /// Decodes every channel at the file's own rate, interleaved [frames * channels], before the
+    /// mono mix and resampling, with the same checks and errors as ``load(contentsOf:options:)``.
+    /// For comparing decoders (`benchmarks/decode/bit_identity.sh`).
+    public static func loadInterleaved(contentsOf url: URL, backend: AudioBackend = .automatic) throws
+        -> (info: AudioInfo, samples: [Float]) {
+        let options = AudioOptions(sampleRate: nil, backend: backend)
+        let (file, wav) = try PCMSourceOpener.open(url: url, backend: backend)
+        var samples: [Float] = []
+        if let frames = file.headerFrames, frames < Int64(Int32.max) { samples.reserveCapacity(Int(frames) * file.channels) }
+        let info = try run(file, wav: wav, options: options, interleaved: true) { samples.append(contentsOf: $0) }
+        return (info, samples)
+    }
+
+    /// Which decoder ``AudioBackend/automatic`` picks for a file: "Swift WAV reader", "libFLAC",
+    /// or "libsndfile" (every other file, and WAV/FLAC files the direct readers decline).
+    public static func decoderName(contentsOf url: URL) throws -> String {
+        switch try PCMSourceOpener.open(url: url, backend: .automatic).0 {
+        case is WAVReader: return "Swift WAV reader"
+        case is FLACReader: return "libFLAC"
+        default: return "libsndfile"
+        }
     }
 
     // MARK: - Pipeline
 
-    private static func collect(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions) throws -> AudioClip {
+    private static func collect(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions) throws -> AudioClip {
         var samples: [Float] = []
-        let rate = Int(file.info.samplerate)
+        let rate = file.sampleRate
         if let frames = file.headerFrames, frames < Int64(Int32.max) {
             let target = options.sampleRate ?? rate
             samples.reserveCapacity(target == rate || rate <= 0 ? Int(frames)
@@ -97,30 +126,32 @@ public enum AudioDecoder {
     }
 
     /// Header checks before decoding: declared-vs-present WAV data, zero frames, duration limit.
-    private static func checkHeader(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions) throws {
+    private static func checkHeader(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions) throws {
         let path = file.path
         if file.isWAV, let cut = wav?.truncation {
             throw AudioError.truncated(path: path, expectedFrames: cut.declared, availableFrames: cut.present)
         }
         if file.headerFrames == 0 { throw AudioError.empty(path: path) }
         if let limit = options.maxDuration, let frames = file.headerFrames {
-            let d = Double(frames) / Double(file.info.samplerate)
+            let d = Double(frames) / Double(file.sampleRate)
             if d > limit { throw AudioError.tooLong(path: path, duration: d, limit: limit) }
         }
     }
 
-    private static func run(_ file: SoundFile, wav: WAVHeader?, options: AudioOptions,
+    /// The pipeline; `interleaved` hands `body` the decoded frames of every channel instead of
+    /// the mono mix (only with `options.sampleRate == nil`).
+    private static func run(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions, interleaved keepChannels: Bool = false,
                             _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
         try validate(options)
         let path = file.path
-        let channels = Int(file.info.channels)
-        let rate = Int(file.info.samplerate)
+        let channels = file.channels
+        let rate = file.sampleRate
         guard channels > 0, rate > 0 else {
             throw AudioError.notAudio(path: path, reason: "header declares \(channels) channels at \(rate) Hz")
         }
         try checkHeader(file, wav: wav, options: options)
 
-        let resampler: Resampler? = try options.sampleRate.flatMap { $0 == rate ? nil : try Resampler(from: rate, to: $0) }
+        let resampler: Resampler? = keepChannels ? nil : try options.sampleRate.flatMap { $0 == rate ? nil : try Resampler(from: rate, to: $0) }
         let block = options.blockFrames
         let interleaved = UnsafeMutableBufferPointer<Float>.allocate(capacity: block * channels)
         defer { interleaved.deallocate() }
@@ -130,7 +161,7 @@ public enum AudioDecoder {
         var decoded: Int64 = 0
 
         while true {
-            let n = file.read(into: interleaved.baseAddress!, frames: block)
+            let n = try file.read(into: interleaved.baseAddress!, frames: block)
             if n <= 0 { break }
             if let bad = firstNonFinite(UnsafeBufferPointer(rebasing: interleaved[0..<(n * channels)])) {
                 throw AudioError.nonFiniteSample(path: path, frame: decoded + Int64(bad / channels), channel: bad % channels)
@@ -138,6 +169,10 @@ public enum AudioDecoder {
             decoded += Int64(n)
             if let limit = options.maxDuration, Double(decoded) / Double(rate) > limit {
                 throw AudioError.tooLong(path: path, duration: Double(decoded) / Double(rate), limit: limit)
+            }
+            if keepChannels {
+                try body(UnsafeBufferPointer(rebasing: interleaved[0..<(n * channels)]))
+                continue
             }
             if channels > 1 { mixToMono(interleaved, channels: channels, frames: n, into: mono) }
             let monoBlock = UnsafeBufferPointer(rebasing: mono[0..<n])

@@ -20,6 +20,9 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The audio lasts `duration` seconds (from the header, or at least that much when found
     /// while decoding), more than the configured `limit`.
     case tooLong(path: String, duration: Double, limit: Double)
+    /// The stream is damaged inside: a decoder found data that fails its own checks (for FLAC:
+    /// lost frame sync, a bad frame header, a frame CRC mismatch). `reason` says what and where.
+    case corrupt(path: String, reason: String)
     /// Reading or writing failed at the operating-system or library level.
     case io(path: String, reason: String)
     /// A caller-supplied option is invalid (e.g. a sample rate that is not positive).
@@ -40,6 +43,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): non-finite sample (NaN or infinity) at frame \(frame), channel \(channel)"
         case let .tooLong(path, duration, limit):
             return "\(path): audio lasts \(formatSeconds(duration)) s, more than the limit of \(formatSeconds(limit)) s"
+        case let .corrupt(path, reason): return "\(path): damaged audio data (\(reason))"
         case let .io(path, reason): return "\(path): \(reason)"
         case let .invalidOptions(reason): return "invalid audio options: \(reason)"
         case let .resampling(reason): return "resampling failed: \(reason)"

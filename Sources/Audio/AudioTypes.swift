@@ -10,16 +10,31 @@ public struct AudioOptions: Sendable, Equatable {
     public var maxDuration: Double?
     /// Frames per channel read from the file per block (the streaming granularity). Default 65536.
     public var blockFrames: Int
+    /// Which decoder reads the samples. Default ``AudioBackend/automatic``.
+    public var backend: AudioBackend
 
     /// Options with librosa's defaults (22050 Hz, mono) unless given.
-    public init(sampleRate: Int? = 22050, maxDuration: Double? = nil, blockFrames: Int = 65536) {
+    public init(sampleRate: Int? = 22050, maxDuration: Double? = nil, blockFrames: Int = 65536,
+                backend: AudioBackend = .automatic) {
         self.sampleRate = sampleRate
         self.maxDuration = maxDuration
         self.blockFrames = blockFrames
+        self.backend = backend
     }
 
     /// Native rate, no limit.
     public static let native = AudioOptions(sampleRate: nil)
+}
+
+/// Which decoder reads a file's samples. Both give the same samples (checked bit for bit on every
+/// corpus file by `benchmarks/decode/bit_identity.sh`); they differ in speed and in how damage
+/// inside a FLAC stream is reported.
+public enum AudioBackend: Sendable, Equatable {
+    /// Plain PCM/float WAV files through the Swift reader, native FLAC through libFLAC directly,
+    /// everything else (and any WAV or FLAC those readers decline) through libsndfile.
+    case automatic
+    /// libsndfile for every file: the reference the direct decoders are checked against.
+    case libsndfile
 }
 
 /// A decoded mono signal.

@@ -64,13 +64,7 @@ final class SoundFile {
     /// Opens a file on disk. Throws `fileNotFound`, `empty` (0 bytes), or the classified libsndfile error.
     static func open(url: URL) throws -> SoundFile {
         let path = url.path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw AudioError.fileNotFound(path: path)
-        }
-        if isDir.boolValue { throw AudioError.io(path: path, reason: "is a directory, not an audio file") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-        if size == 0 { throw AudioError.empty(path: path) }
+        try checkReadable(url)
         var info = SF_INFO()
         guard let h = sf_open(path, Int32(SFM_READ), &info) else {
             let code = Int(sf_error(nil))
@@ -79,6 +73,19 @@ final class SoundFile {
                                     wav: WAVHeader.parse(FileByteReader(url: url)))
         }
         return SoundFile(handle: h, info: info, path: path, source: nil)
+    }
+
+    /// Throws `fileNotFound`, `io` (a directory) or `empty` (0 bytes) before any decoder opens `url`.
+    static func checkReadable(_ url: URL) throws {
+        let path = url.path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw AudioError.fileNotFound(path: path)
+        }
+        if isDir.boolValue { throw AudioError.io(path: path, reason: "is a directory, not an audio file") }
+        // stat (not FileManager's attributes, which describe a symbolic link itself) follows links.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_size == 0 { throw AudioError.empty(path: path) }
     }
 
     /// Opens bytes in memory; `name` is used in errors.
@@ -139,6 +146,25 @@ final class SoundFile {
     /// libsndfile's error state for this handle, or nil when none.
     var errorMessage: String? {
         sf_error(handle) == 0 ? nil : String(cString: sf_strerror(handle))
+    }
+
+    /// The libsndfile format codes the direct decoders describe their files with.
+    enum Format {
+        case wav, wavex, flac, pcmS8, pcmU8, pcm16, pcm24, pcm32, float, double
+        var code: Int32 {
+            switch self {
+            case .wav: return Int32(SF_FORMAT_WAV)
+            case .wavex: return Int32(SF_FORMAT_WAVEX)
+            case .flac: return Int32(SF_FORMAT_FLAC)
+            case .pcmS8: return Int32(SF_FORMAT_PCM_S8)
+            case .pcmU8: return Int32(SF_FORMAT_PCM_U8)
+            case .pcm16: return Int32(SF_FORMAT_PCM_16)
+            case .pcm24: return Int32(SF_FORMAT_PCM_24)
+            case .pcm32: return Int32(SF_FORMAT_PCM_32)
+            case .float: return Int32(SF_FORMAT_FLOAT)
+            case .double: return Int32(SF_FORMAT_DOUBLE)
+            }
+        }
     }
 
     /// libsndfile's name for a major format or subtype.

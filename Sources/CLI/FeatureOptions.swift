@@ -1,23 +1,33 @@
 import ArgumentParser
+import SEREncoder
 import SERFeatures
 
 /// Feature settings shared by the commands that compute features.
+/// Defaults are read from ``FeatureConfig`` (written once, in the library).
 struct FeatureOptions: ParsableArguments {
-    @Option(help: "Sample rate the audio is resampled to (Hz).") var sr: Int = 22050
-    @Option(name: .customLong("n-fft"), help: "FFT size / window length.") var nFFT: Int = 2048
-    @Option(help: "Hop length in samples.") var hop: Int = 512
-    @Option(name: .customLong("n-mels"), help: "Mel bands.") var nMels: Int = 128
-    @Option(name: .customLong("n-mfcc"), help: "MFCC coefficients.") var nMFCC: Int = 40
-    @Option(help: "Lowest mel frequency (Hz).") var fmin: Float = 0
+    private static let defaults = FeatureConfig()
+    @Option(help: ArgumentHelp("Sample rate the audio is resampled to (Hz).",
+                               discussion: "Default: \(defaults.sampleRate), or 16000 when the encoder block is the only block."))
+    var sr: Int?
+    @Option(name: .customLong("n-fft"), help: "FFT size / window length.") var nFFT: Int = defaults.nFFT
+    @Option(help: "Hop length in samples.") var hop: Int = defaults.hopLength
+    @Option(name: .customLong("n-mels"), help: "Mel bands.") var nMels: Int = defaults.nMels
+    @Option(name: .customLong("n-mfcc"), help: "MFCC coefficients.") var nMFCC: Int = defaults.nMFCC
+    @Option(help: "Lowest mel frequency (Hz).") var fmin: Float = defaults.fmin
     @Option(help: "Highest mel frequency (Hz); default sr/2.") var fmax: Float?
-    @Option(help: "Spectrogram block: mel or linear.") var spectrogram: String = "mel"
-    @Option(help: "Blocks to fuse, in order (comma list of spectrogram, chroma, mfcc, zcr).")
-    var blocks: String = "spectrogram,chroma,mfcc,zcr"
+    @Option(help: "Spectrogram block: mel or linear.") var spectrogram: String = defaults.spectrogram.rawValue
+    @Option(help: "Blocks to fuse, in order (comma list of spectrogram, chroma, mfcc, zcr, encoder).")
+    var blocks: String = defaults.blocks.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Pretrained encoder of the encoder block: an installed model (`ser encoder list`) or a weights file.")
+    var encoder: String = "base"
+    @Option(name: .customLong("encoder-layer"),
+            help: "Hidden state(s) of the encoder block: last, mean (of all layers) or a layer number (0 = embedding output).")
+    var encoderLayer: String = "last"
 
     /// The configuration, validated.
     func config() throws -> FeatureConfig {
         var c = FeatureConfig()
-        c.sampleRate = sr; c.nFFT = nFFT; c.hopLength = hop; c.nMels = nMels; c.nMFCC = nMFCC
+        c.nFFT = nFFT; c.hopLength = hop; c.nMels = nMels; c.nMFCC = nMFCC
         c.fmin = fmin; c.fmax = fmax
         guard let kind = SpectrogramKind(rawValue: spectrogram) else {
             throw ValidationError("--spectrogram must be mel or linear, not '\(spectrogram)'")
@@ -26,15 +36,21 @@ struct FeatureOptions: ParsableArguments {
         var list: [FeatureBlock] = []
         for name in blocks.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let b = FeatureBlock(rawValue: name) else {
-                throw ValidationError("unknown feature block '\(name)' (expected spectrogram, chroma, mfcc, zcr)")
+                throw ValidationError("unknown feature block '\(name)' (expected "
+                    + FeatureBlock.allCases.map(\.rawValue).joined(separator: ", ") + ")")
             }
             list.append(b)
         }
         guard !list.isEmpty else { throw ValidationError("--blocks is empty") }
         c.blocks = list
-        guard sr >= 1000, nFFT >= 16, hop >= 1, nMels >= 1, nMFCC >= 1, nMFCC <= nMels else {
-            throw ValidationError("invalid feature settings (need sr >= 1000, n-fft >= 16, hop >= 1, 1 <= n-mfcc <= n-mels)")
+        c.sampleRate = sr ?? (list == [.encoder] ? WhisperLogMel.sampleRate : Self.defaults.sampleRate)
+        if list.contains(.encoder) {
+            guard let layer = EncoderLayerSelection(encoderLayer) else {
+                throw ValidationError("--encoder-layer must be last, mean or a layer number, not '\(encoderLayer)'")
+            }
+            c.encoder = try EncoderStore.shared.blockConfig(encoder, layer: layer)
         }
+        do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
 }

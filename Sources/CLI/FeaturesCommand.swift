@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERCore
+import SEREncoder
 import SERFeatures
 
 /// `ser features`: fused feature matrices of audio files, as safetensors.
@@ -31,8 +32,8 @@ struct FeaturesCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         BLAS.setThreads(1)
         let workers = max(1, threads)
-        let extractors = (0..<workers).map { _ in FeatureExtractor(config: config) }
-        let shared = PerWorker(extractors)
+        let featurizers = try (0..<workers).map { _ in try ClipFeaturizer(config: config) }
+        let shared = PerWorker(featurizers)
         let failures = Locked<[(String, String)]>([])
         let frames = Locked(0)
         let bar = ProgressBar(total: items.count, label: "features", unit: "files", enabled: !quiet)
@@ -43,7 +44,7 @@ struct FeaturesCommand: ParsableCommand {
             let item = items[i]
             do {
                 let clip = try AudioDecoder.load(contentsOf: item.url, options: options)
-                let x = shared.value[worker].extract(clip.samples)
+                let x = try shared.value[worker].extract(clip.samples)
                 var file = SafeTensorsFile(metadata: [
                     "source": item.url.path, "features": config.jsonString(),
                     "channels": "\(x.shape[0])", "frames": "\(x.shape[1])",

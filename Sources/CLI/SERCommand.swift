@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SERCore
 
 /// `ser`: speech emotion recognition from the command line.
 @main
@@ -7,6 +8,7 @@ struct SER: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
+        version: SERVersion.report,
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self, EncoderCommand.self])
 }

@@ -8,9 +8,13 @@ import SERModel
 
 /// Model and optimisation flags shared by `ser train` and `ser baseline`.
 struct ExperimentOptions: ParsableArguments {
-    @Option(help: "Corpus: \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")).") var corpus: String
-    @Option(help: "Corpus folder (for manifest: the CSV file).") var data: String
-    @Option(name: .customLong("protocol"), help: "holdout (paper's 6:2:2), speaker-kfold, loso, loso-session.")
+    @Option(help: "Corpus: \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")); several, comma-separated, are pooled (e.g. ravdess,emodb,savee,crema-d).")
+    var corpus: String
+    @Option(help: "Corpus folder (for manifest: the CSV file); with several corpora, one folder each, comma-separated, in the same order.")
+    var data: String
+    @Option(help: "Label set: corpus (one corpus's own), shared7 (neutral happy sad angry fearful disgust surprised; calm -> neutral, bored dropped) or shared6 (also without surprised). Default: corpus for one corpus, shared7 for several.")
+    var labels: String?
+    @Option(name: .customLong("protocol"), help: "holdout (paper's 6:2:2), speaker-kfold, loso, loso-session, loco (leave one corpus out; several corpora).")
     var protocolName: String = "holdout"
     @Option(help: "Folds for speaker-kfold.") var folds: Int = 6
     @Option(help: "Seeds, comma-separated (holdout: one split and run per seed).") var seeds: String = "0"
@@ -23,13 +27,29 @@ struct ExperimentOptions: ParsableArguments {
     @OptionGroup var features: FeatureOptions
 
     func spec() throws -> ExperimentSpec {
-        guard let kind = CorpusKind(rawValue: corpus.lowercased()) else {
-            throw ValidationError("unknown corpus '\(corpus)' (expected \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        let names = corpus.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let folders = data.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, names.count == folders.count else {
+            throw ValidationError("--corpus names \(names.count) corpora but --data \(folders.count) folders; give one folder per corpus")
         }
+        let kinds: [CorpusKind] = try names.map { name in
+            guard let k = CorpusKind(rawValue: name == "crema-d" ? "cremad" : name) else {
+                throw ValidationError("unknown corpus '\(name)' (expected \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return k
+        }
+        let kind = kinds[0]
         guard let proto = EvaluationProtocol(rawValue: protocolName) else {
             throw ValidationError("unknown protocol '\(protocolName)' (expected \(EvaluationProtocol.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        var s = ExperimentSpec(corpus: kind, data: data, protocolKind: proto)
+        var s = ExperimentSpec(corpus: kind, data: folders[0], protocolKind: proto)
+        if kinds.count > 1 { s.corpora = zip(kinds, folders).map { CorpusSource(corpus: $0, data: $1) } }
+        if let labels {
+            guard let set = LabelSet(rawValue: labels) else {
+                throw ValidationError("unknown --labels '\(labels)' (expected \(LabelSet.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            s.labels = set
+        }
         s.folds = folds
         s.seeds = try seeds.split(separator: ",").map {
             guard let v = UInt64($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad seed '\($0)'") }
@@ -84,6 +104,8 @@ struct TrainCommand: ParsableCommand {
     var noiseSNR: String = ""
     @Option(help: "Validate, select and save an exponential moving average of the weights with this decay per step (e.g. 0.995); off by default.")
     var ema: Float?
+    @Flag(help: "Balanced batches: each epoch draws clips so that every (corpus, class) group weighs the same (with replacement).")
+    var balanced = false
     @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
     var threads: Int = 2
     @Flag(help: "Continue the run in --out.") var resume = false
@@ -105,6 +127,7 @@ struct TrainCommand: ParsableCommand {
         t.epochs = epochs; t.patience = patience; t.batchSize = batchSize; t.learningRate = lr; t.l2 = l2
         if noMasking { t.masking = .none }
         t.weightAverageDecay = ema
+        if balanced { t.balancedSampling = true }
         do { try t.validate() } catch { throw ValidationError("\(error)") }
         spec.training = t
         let augmentation = WaveformAugmentation(speeds: try Self.numbers(speedPerturb, option: "--speed-perturb"),

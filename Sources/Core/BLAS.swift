@@ -17,6 +17,7 @@ public enum BLAS {
                             beta: Float = 0,
                             c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        selectKernels()
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
@@ -29,11 +30,18 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Makes the kernel choice of `BLASKernel.active` before the first product (a `swift_once`
+    /// check after that).
+    @usableFromInline
+    @inline(never)
+    static func selectKernels() { withExtendedLifetime(BLASKernel.active) {} }
+
     /// The number of threads OpenBLAS currently uses (`OPENBLAS_NUM_THREADS` or all cores).
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// Sets the number of threads OpenBLAS uses (1 for reproducible single-thread benchmarks).
     public static func setThreads(_ n: Int) {
+        selectKernels()
         openblas_set_num_threads(Int32(max(1, n)))
     }
 }

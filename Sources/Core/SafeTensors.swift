@@ -13,6 +13,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case unsupportedDType(path: String, tensor: String, dtype: String)
     /// A requested tensor is not in the file.
     case missingTensor(path: String, name: String)
+    /// The file's checksum does not match its contents (flipped bits, a partial copy).
+    case damaged(path: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, reason): return "\(path): not a valid safetensors file: \(reason)"
         case let .unsupportedDType(path, tensor, dtype): return "\(path): tensor '\(tensor)' has unsupported dtype \(dtype)"
         case let .missingTensor(path, name): return "\(path): no tensor named '\(name)'"
+        case let .damaged(path): return "\(path): the file is damaged (its checksum does not match its contents)"
         }
     }
 }
@@ -138,10 +141,54 @@ public struct SafeTensorsFile: Sendable {
             tensors[name] = Tensor(shape: shape, data: values)
         }
         self.init(tensors: tensors, metadata: metadata)
+        // The checksum is stored twice, under two keys, so that a flipped bit in one key's name
+        // (which would make the file look like one written without a checksum) is caught too.
+        let stored = metadata[Self.checksumKey], copy = metadata[Self.checksumCopyKey]
+        if stored != nil || copy != nil {
+            let body = data.count > headerEnd ? data[data.index(data.startIndex, offsetBy: headerEnd)...] : Data()[...]
+            guard let stored, stored == copy,
+                  Self.checksum(metadata: metadata, tensors: tensors, body: body) == stored else {
+                throw SafeTensorsError.damaged(path: path)
+            }
+            self.metadata[Self.checksumKey] = nil                 // verified; written anew on every write
+            self.metadata[Self.checksumCopyKey] = nil
+        }
+    }
+
+    /// Metadata key of the checksum every file written by this project carries: a ``ContentHash``
+    /// of the other metadata, the tensors' names and shapes, and the data bytes. Files without it
+    /// (written elsewhere, or before it existed) are read without the check.
+    public static let checksumKey = "ser_checksum"
+    /// The checksum's second copy.
+    public static let checksumCopyKey = "ser_checksum_copy"
+
+    /// The checksum of a file's contents (see ``checksumKey``).
+    static func checksum(metadata: [String: String], tensors: [String: Tensor], body: some DataProtocol) -> String {
+        var h = ContentHash()
+        for k in metadata.keys.sorted() where k != checksumKey && k != checksumCopyKey { h.update(k); h.update("\u{0}"); h.update(metadata[k]!); h.update("\u{1}") }
+        for name in tensors.keys.sorted() { h.update(name); h.update("\(tensors[name]!.shape)") }
+        h.update(body)
+        return h.hex
     }
 
     /// Serialises to bytes (all tensors as F32, names sorted, header padded to 8 bytes).
     public func serialized() -> Data {
+        var body = Data(capacity: tensors.values.reduce(0) { $0 + $1.count * 4 })
+        let names = tensors.keys.sorted()
+        for name in names {
+            tensors[name]!.data.withUnsafeBufferPointer { buf in
+                guard buf.count > 0 else { return }
+                #if _endian(little)
+                body.append(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: buf.count * 4))
+                #else
+                for v in buf { var le = v.bitPattern.littleEndian; withUnsafeBytes(of: &le) { body.append(contentsOf: $0) } }
+                #endif
+            }
+        }
+        var metadata = self.metadata
+        let sum = Self.checksum(metadata: metadata, tensors: tensors, body: body)
+        metadata[Self.checksumKey] = sum
+        metadata[Self.checksumCopyKey] = sum
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -149,7 +196,6 @@ public struct SafeTensorsFile: Sendable {
             parts.append("\"__metadata__\":{\(m)}")
         }
         var offset = 0
-        let names = tensors.keys.sorted()
         for name in names {
             let t = tensors[name]!
             let bytes = t.count * 4
@@ -163,16 +209,7 @@ public struct SafeTensorsFile: Sendable {
         var len = UInt64(headerBytes.count).littleEndian
         withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
-        for name in names {
-            tensors[name]!.data.withUnsafeBufferPointer { buf in
-                guard buf.count > 0 else { return }
-                #if _endian(little)
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: buf.count * 4))
-                #else
-                for v in buf { var le = v.bitPattern.littleEndian; withUnsafeBytes(of: &le) { out.append(contentsOf: $0) } }
-                #endif
-            }
-        }
+        out.append(body)
         return out
     }
 

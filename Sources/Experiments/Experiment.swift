@@ -15,6 +15,15 @@ public enum EvaluationProtocol: String, Codable, Sendable, CaseIterable {
     case loso
     /// Leave one session out (IEMOCAP).
     case losoSession = "loso-session"
+    /// Leave one corpus out (several corpora): train on the others, test on every clip of the one left out.
+    case loco
+}
+
+/// One corpus of a multi-corpus experiment: which loader and where its files are.
+public struct CorpusSource: Codable, Sendable, Equatable {
+    public var corpus: CorpusKind
+    public var data: String
+    public init(corpus: CorpusKind, data: String) { self.corpus = corpus; self.data = data }
 }
 
 /// Everything that defines an experiment; saved as `spec.json` in the run folder so that a run
@@ -44,6 +53,15 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     public var normalization: FeatureNormalization? = nil
     /// Waveform augmentation of training clips; nil means none (and keeps older `spec.json` readable).
     public var augmentation: WaveformAugmentation? = nil
+    /// Several corpora pooled into one (`--corpus a,b --data A,B`); when set, `corpus`/`data` are
+    /// its first entry. nil: one corpus (and older `spec.json` files stay equal).
+    public var corpora: [CorpusSource]? = nil
+    /// The label space (``LabelSet``); nil means each corpus's own labels for one corpus and
+    /// `shared7` for several.
+    public var labels: LabelSet? = nil
+
+    /// The label set in effect.
+    public var effectiveLabels: LabelSet { labels ?? ((corpora?.count ?? 1) > 1 ? .shared7 : .corpus) }
 
     /// The normalisation in effect.
     public var effectiveNormalization: FeatureNormalization { normalization ?? .global }
@@ -81,7 +99,12 @@ public struct ExperimentRunner {
 
     /// Loads the corpus and reports its problems through `log`.
     public func loadCorpus() throws -> Corpus {
-        let corpus = try spec.corpus.loader.load(from: URL(fileURLWithPath: spec.data))
+        let sources = spec.corpora ?? [CorpusSource(corpus: spec.corpus, data: spec.data)]
+        let loaded = try sources.map { try $0.corpus.loader.load(from: URL(fileURLWithPath: $0.data)).relabelled(spec.effectiveLabels) }
+        if loaded.count > 1, spec.effectiveLabels == .corpus {
+            throw ExperimentError.invalidSetup("--labels corpus is for one corpus; several need a shared set (shared7 or shared6)")
+        }
+        let corpus = loaded.count == 1 ? loaded[0] : try Corpus.pooled(loaded)
         for p in corpus.problems { log("corpus: \(p)") }
         return corpus
     }
@@ -109,9 +132,13 @@ public struct ExperimentRunner {
                              validationSpeakerIndependent: false, testSetsPartitionCorpus: false,
                              parameters: base.parameters.merging(["seeds": spec.seeds.map(String.init).joined(separator: ",")]) { $1 },
                              folds: folds)
-        case .speakerKFold: plan = try SplitProtocols.speakerKFold(corpus, folds: spec.folds, seed: seed)
+        case .speakerKFold:
+            // Pooled corpora: speakers are shuffled (seeded), so that every fold mixes corpora.
+            plan = try SplitProtocols.speakerKFold(corpus, folds: spec.folds, seed: seed,
+                                                   shuffleSpeakers: corpus.memberCorpora.count > 1)
         case .loso: plan = try SplitProtocols.leaveOneSpeakerOut(corpus, seed: seed)
         case .losoSession: plan = try SplitProtocols.leaveOneSessionOut(corpus, seed: seed)
+        case .loco: plan = try SplitProtocols.leaveOneCorpusOut(corpus, seed: seed)
         }
         try plan.validate(against: corpus)
         try plan.write(to: splitURL)
@@ -150,6 +177,15 @@ public struct ExperimentRunner {
             let copies = table.clips(fold.train, variant: p.tag)
             clips.features += copies.features; clips.labels += copies.labels
         }
+        // Sampling groups (corpus, class), for batches balanced by corpus and class.
+        var groupIDs: [String: Int] = [:]
+        let groups = fold.train.map { e in
+            let key = (e.tags["corpus"] ?? "") + "\u{1}" + e.label
+            if let g = groupIDs[key] { return g }
+            groupIDs[key] = groupIDs.count
+            return groupIDs.count - 1
+        }
+        clips.groups = Array(repeating: groups, count: 1 + (spec.augmentation?.perturbations.count ?? 0)).flatMap { $0 }
         return clips
     }
 
@@ -158,6 +194,10 @@ public struct ExperimentRunner {
         try spec.augmentation?.validate()                            // before spec.json is written
         try spec.training.validate()
         let fm = FileManager.default
+        if resume, !fm.fileExists(atPath: specURL.path) {
+            throw ExperimentError.runMismatch(path: directory.path, reason: "there is no run to resume here (no spec.json); "
+                + "start it without --resume, or check the --out folder")
+        }
         if fm.fileExists(atPath: specURL.path) {
             let old = try JSONDecoder().decode(ExperimentSpec.self, from: Data(contentsOf: specURL))
             guard old == spec else {
@@ -197,9 +237,11 @@ public struct ExperimentRunner {
                                   normalization: spec.effectiveNormalization)
             let outcome = try trainer.train(train: trainingClips(fold, table), validation: table.clips(fold.validation),
                                             resume: resume, progress: progress)
-            let metrics = try Self.test(outcome.model, table.clips(fold.test), labels: corpus.labels)
-            let r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
+            let test = table.clips(fold.test)
+            let (metrics, byCorpus) = try Self.foldMetrics(try Self.predictions(outcome.model, test), fold, test, labels: corpus.labels)
+            var r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
                                trainCount: fold.train.count, validationCount: fold.validation.count)
+            r.byCorpus = byCorpus
             try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
             log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
                        fold.name, (metrics.accuracy ?? 0) * 100, (metrics.unweightedAccuracy ?? 0) * 100,
@@ -212,10 +254,35 @@ public struct ExperimentRunner {
     /// Test-set metrics of a saved model on clips (normalised per clip already; the model's
     /// standardiser is applied).
     public static func test(_ saved: SavedModel, _ data: LabelledClips, labels: [String]) throws -> ClassificationMetrics {
+        ClassificationMetrics(confusion: try ConfusionMatrix(labels: labels, truth: data.labels,
+                                                             predicted: try predictions(saved, data)))
+    }
+
+    /// Predicted class of each clip (normalised per clip already; the model's standardiser is applied).
+    public static func predictions(_ saved: SavedModel, _ data: LabelledClips) throws -> [Int] {
         let model = try saved.makeModel()
         let xs = data.features.map(saved.standardizer.applied(to:))
-        let (_, pred) = try Evaluation.run(model, xs)
-        return ClassificationMetrics(confusion: try ConfusionMatrix(labels: labels, truth: data.labels, predicted: pred))
+        return try Evaluation.run(model, xs).1
+    }
+
+    /// Test metrics of each corpus of a pooled experiment; nil when the entries come from one corpus.
+    static func metricsByCorpus(_ entries: [CorpusEntry], truth: [Int], predicted: [Int],
+                                labels: [String]) throws -> [String: ClassificationMetrics]? {
+        let corpora = Set(entries.compactMap { $0.tags["corpus"] })
+        guard !corpora.isEmpty else { return nil }
+        var out: [String: ClassificationMetrics] = [:]
+        for c in corpora.sorted() {
+            let idx = entries.indices.filter { entries[$0].tags["corpus"] == c }
+            out[c] = try ClassificationMetrics(labels: labels, truth: idx.map { truth[$0] }, predicted: idx.map { predicted[$0] })
+        }
+        return out
+    }
+
+    /// A fold's test metrics, overall and per corpus.
+    static func foldMetrics(_ predicted: [Int], _ fold: ResolvedFold, _ test: LabelledClips,
+                            labels: [String]) throws -> (ClassificationMetrics, [String: ClassificationMetrics]?) {
+        (try ClassificationMetrics(labels: labels, truth: test.labels, predicted: predicted),
+         try metricsByCorpus(fold.test, truth: test.labels, predicted: predicted, labels: labels))
     }
 
     /// Builds and writes the Markdown/JSON/SVG report of finished folds.
@@ -264,12 +331,15 @@ extension ExperimentRunner {
                 log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
             }
             let saved = try SavedModel.read(from: modelURL)
-            let metrics = try Self.test(saved, table.clips(fold.test), labels: corpus.labels)
+            let test = table.clips(fold.test)
+            let (metrics, byCorpus) = try Self.foldMetrics(try Self.predictions(saved, test), fold, test, labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
-            results.append(FoldResult(name: fold.name, metrics: metrics, history: history,
-                                      trainCount: fold.train.count, validationCount: fold.validation.count))
+            var r = FoldResult(name: fold.name, metrics: metrics, history: history,
+                               trainCount: fold.train.count, validationCount: fold.validation.count)
+            r.byCorpus = byCorpus
+            results.append(r)
             log(String(format: "%@: test accuracy %.2f%%", fold.name, (metrics.accuracy ?? 0) * 100))
         }
         guard !results.isEmpty else { throw ExperimentError.badRunFile(path: directory.path, reason: "no fold has finished training yet") }
@@ -304,10 +374,12 @@ extension ExperimentRunner {
             let train = table.clips(fold.train), validation = table.clips(fold.validation), test = table.clips(fold.test)
             let model = LinearBaseline(train: train.features, trainLabels: train.labels, validation: validation.features,
                                        validationLabels: validation.labels, classes: corpus.labels.count)
-            let m = ClassificationMetrics(confusion: try ConfusionMatrix(labels: corpus.labels, truth: test.labels,
-                                                                         predicted: model.predict(test.features)))
-            log(String(format: "%@: baseline test accuracy %.2f%% (L2 %g chosen on validation)", fold.name, (m.accuracy ?? 0) * 100, model.l2))
-            results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count))
+            let (m, byCorpus) = try Self.foldMetrics(model.predict(test.features), fold, test, labels: corpus.labels)
+            log(String(format: "%@: baseline validation accuracy %.2f%%, test accuracy %.2f%%, UA %.2f%% (L2 %g chosen on validation)",
+                       fold.name, model.validationAccuracy * 100, (m.accuracy ?? 0) * 100, (m.unweightedAccuracy ?? 0) * 100, model.l2))
+            var r = FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count)
+            r.byCorpus = byCorpus
+            results.append(r)
         }
         var report = try ExperimentReport(
             title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCore
+import SEREncoder
 import SERFeatures
 
 /// Errors of the experiment pipeline.
@@ -65,7 +66,9 @@ public struct FeatureCache: Sendable {
         let results = Locked([Tensor?](repeating: nil, count: urls.count))
         let failures = Locked<[String]>([])
         let workers = max(1, min(threads, urls.count))
-        let extractors = PerWorker((0..<workers).map { _ in Lazy { FeatureExtractor(config: config) } })
+        try config.validate()
+        _ = try ClipFeaturizer(config: config)                        // encoder weights present and matching, before any work
+        let featurizers = PerWorker((0..<workers).map { _ in Lazy { try ClipFeaturizer(config: config) } })
         let bar = ProgressBar(total: urls.count, label: perturbation.map { "features \($0.tag)" } ?? "features",
                               unit: "files", enabled: progress)
         let dir = folder, cfg = config
@@ -84,7 +87,7 @@ public struct FeatureCache: Sendable {
                     if let p = perturbation {
                         samples = try p.apply(samples, sampleRate: cfg.sampleRate, seed: UInt64(key.prefix(16), radix: 16) ?? 0)
                     }
-                    let t = extractors.value[worker].value.extract(samples)
+                    let t = try featurizers.value[worker].value().extract(samples)
                     try SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path]).write(to: file, durable: false)
                     x = t
                 }
@@ -104,11 +107,11 @@ public struct FeatureCache: Sendable {
 
 /// Per-thread state created on first use.
 final class Lazy<T> {
-    private let make: () -> T
+    private let make: () throws -> T
     private var made: T?
-    init(_ make: @escaping () -> T) { self.make = make }
-    var value: T {
+    init(_ make: @escaping () throws -> T) { self.make = make }
+    func value() throws -> T {
         if let v = made { return v }
-        let v = make(); made = v; return v
+        let v = try make(); made = v; return v
     }
 }

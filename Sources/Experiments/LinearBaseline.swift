@@ -15,6 +15,8 @@ public struct LinearBaseline: Sendable {
     public let classes: Int, inputs: Int
     /// The L2 strength chosen on validation data.
     public private(set) var l2: Float
+    /// Validation accuracy at that L2 (what model and setting choices may use; never test data).
+    public private(set) var validationAccuracy: Double = 0
 
     /// Utterance statistics of a `[C, T]` feature matrix: `[mean_0..mean_C-1, std_0..std_C-1]`.
     public static func statistics(_ x: Tensor) -> [Float] {
@@ -51,6 +53,7 @@ public struct LinearBaseline: Sendable {
             if best == nil || acc > best!.acc { best = (acc, w, b, l2) }
         }
         self.weight = best?.w ?? []; self.bias = best?.b ?? []; self.l2 = best?.l2 ?? 0
+        self.validationAccuracy = best?.acc ?? 0
         self.mean = mean; self.std = std; self.classes = classes; self.inputs = d
     }
 

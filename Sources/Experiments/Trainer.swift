@@ -28,6 +28,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// model selection and the saved model use the averaged weights. nil: off (and older
     /// `spec.json` files, which lack the key, stay equal).
     public var weightAverageDecay: Float? = nil
+    /// Draw each epoch's clips balanced over sampling groups (corpus x class, ``LabelledClips/groups``):
+    /// a group uniformly, then a clip of it uniformly, as many draws as there are clips. nil or
+    /// false: every clip once per epoch, shuffled (and older `spec.json` files stay equal).
+    public var balancedSampling: Bool? = nil
 
     /// The defaults.
     public init() {}
@@ -54,6 +58,8 @@ public struct LabelledClips: Sendable {
     public var features: [Tensor]
     /// Class index of each.
     public var labels: [Int]
+    /// Sampling group of each (e.g. corpus x class) for balanced batches; nil: the class.
+    public var groups: [Int]? = nil
     /// Creates the set.
     public init(features: [Tensor], labels: [Int]) { self.features = features; self.labels = labels }
 }
@@ -125,7 +131,11 @@ public struct Trainer {
             var rng = SeededRandom.derived(seed: config.seed, stream: UInt64(epoch))
             model.reseedDropout(config.seed &* 1_000_003 &+ UInt64(epoch))
             var order = Array(trainX.indices)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            if config.balancedSampling == true {
+                order = Self.balancedDraw(groups: train.groups ?? train.labels, count: trainX.count, rng: &rng)
+            } else {
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            }
             var lossSum = 0.0
             for b in 0..<batches {
                 let ids = order[(b * config.batchSize)..<min(order.count, (b + 1) * config.batchSize)]
@@ -159,6 +169,19 @@ public struct Trainer {
         bar.finish()
         history.bestEpoch = best.epoch
         return TrainingOutcome(history: history, model: try SavedModel.read(from: modelURL))
+    }
+
+    /// `count` clip indices: each draw picks a group uniformly, then one of its clips uniformly
+    /// (with replacement), so every (corpus, class) group weighs the same in an epoch.
+    static func balancedDraw(groups: [Int], count: Int, rng: inout SeededRandom) -> [Int] {
+        var members: [Int: [Int]] = [:]
+        for (i, g) in groups.enumerated() { members[g, default: []].append(i) }
+        let keys = members.keys.sorted()
+        guard !keys.isEmpty else { return [] }
+        return (0..<count).map { _ in
+            let m = members[keys[Int(rng.next() % UInt64(keys.count))]] ?? []
+            return m[Int(rng.next() % UInt64(m.count))]
+        }
     }
 
     // MARK: checkpoints

@@ -110,6 +110,10 @@ public final class FeatureExtractor {
                         Spectral.zeroCrossingRate($0, frameLength: config.nFFT, hopLength: config.hopLength,
                                                   into: dst, counts: &zcrCounts)
                     }
+                case .encoder:
+                    // Not a hand-made block: `ClipFeaturizer` (SEREncoder) builds its extractor from
+                    // `config.handmadeOnly`, so an extractor never sees it; rows stay zero.
+                    dst.update(repeating: 0, count: config.channels(of: .encoder) * t)
                 }
                 row += config.channels(of: block)
             }

@@ -126,6 +126,9 @@ public struct SavedModel: Sendable {
             throw ModelFileError.invalidMetadata(path: path, key: "labels", reason: "\(labels.count) labels for \(config.numClasses) classes")
         }
         featureConfig = try decode(FeatureConfig.self, "feature_config")
+        do { try featureConfig.validate() } catch {
+            throw ModelFileError.invalidMetadata(path: path, key: "feature_config", reason: "\(error)")
+        }
         guard featureConfig.channels == config.inputChannels else {
             throw ModelFileError.invalidMetadata(path: path, key: "feature_config",
                                                  reason: "\(featureConfig.channels) feature channels, model expects \(config.inputChannels)")

@@ -150,8 +150,9 @@ func speed(_ o: [String: String]) throws {
         times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
     }
     let inferMs = infer > 0 ? median(times) : 0
-    print(String(format: "{\"impl\": \"swift\", \"train_step_ms\": %.3f, \"infer_ms\": %.4f, \"peak_rss_mib\": %.1f, \"params\": %d}",
-                 trainMs, inferMs, max(rssTrain, peakRSSMiB()), model.parameterCount))
+    print(String(format: "{\"impl\": \"swift\", \"train_step_ms\": %.3f, \"infer_ms\": %.4f, \"peak_rss_mib\": %.1f, \"params\": %d, ",
+                 trainMs, inferMs, max(rssTrain, peakRSSMiB()), model.parameterCount)
+          + "\"cpu\": \"\(CPUInfo.current.summary)\", \"blas\": \"\(BLASKernel.active.summary)\"}")
 }
 
 do {

@@ -1,10 +1,11 @@
 import Foundation
 import SERCore
+import SEREncoder
 import SERFeatures
 import SERModel
 
-/// The real ``ClipClassifier``: fused features (FF layer) + standardisation + STA-CNN, from a
-/// model file written by `ser train`.
+/// The real ``ClipClassifier``: fused features (FF layer, and the pretrained encoder's block when
+/// the model uses one) + standardisation + STA-CNN, from a model file written by `ser train`.
 ///
 /// Thread-safe: each call borrows a (feature extractor, network) pair from a small pool, so
 /// concurrent calls never share buffers and a steady stream of calls allocates little.
@@ -16,7 +17,7 @@ public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
     /// The model file's contents.
     public let model: SavedModel
     private let lock = NSLock()
-    private var pool: [(FeatureExtractor, STACNN)] = []
+    private var pool: [(ClipFeaturizer, STACNN)] = []
 
     /// Loads a model file. Throws `ModelFileError` naming the file for a damaged or foreign file.
     public convenience init(contentsOf url: URL) throws {
@@ -28,27 +29,27 @@ public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
         self.model = model
         self.labels = model.labels
         self.sampleRate = model.featureConfig.sampleRate
-        pool = [(FeatureExtractor(config: model.featureConfig), try model.makeModel())]
+        pool = [(try ClipFeaturizer(config: model.featureConfig), try model.makeModel())]
     }
 
     /// Class probabilities of a mono clip at ``sampleRate``.
     public func probabilities(samples: [Float]) throws -> [Float] {
         let worker = try borrow()
         defer { giveBack(worker) }
-        var x = worker.0.extract(samples)
+        var x = try worker.0.extract(samples)
         model.normalization.apply(&x)
         model.standardizer.apply(&x)
         return try worker.1.predict(features: x)
     }
 
-    private func borrow() throws -> (FeatureExtractor, STACNN) {
+    private func borrow() throws -> (ClipFeaturizer, STACNN) {
         lock.lock()
         if let w = pool.popLast() { lock.unlock(); return w }
         lock.unlock()
-        return (FeatureExtractor(config: model.featureConfig), try model.makeModel())
+        return (try ClipFeaturizer(config: model.featureConfig), try model.makeModel())
     }
 
-    private func giveBack(_ w: (FeatureExtractor, STACNN)) {
+    private func giveBack(_ w: (ClipFeaturizer, STACNN)) {
         lock.lock(); defer { lock.unlock() }
         if pool.count < 16 { pool.append(w) }
     }

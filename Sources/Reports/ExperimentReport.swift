@@ -12,6 +12,8 @@ public struct FoldResult: Codable, Sendable, Equatable {
     public var trainCount: Int?
     /// Validation set size.
     public var validationCount: Int?
+    /// Test metrics of each corpus of a pooled experiment (nil for one corpus, and in older reports).
+    public var byCorpus: [String: ClassificationMetrics]? = nil
 
     /// Creates a fold result.
     public init(name: String, metrics: ClassificationMetrics, history: TrainingHistory? = nil,
@@ -116,6 +118,23 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             s += "\(f.validationCount.map(String.init) ?? "–") | \(m.count) | \(Self.pct(m.accuracy)) | "
             s += "\(Self.pct(m.unweightedAccuracy)) | \(Self.pct(m.macroF1)) | "
             s += "\(f.history?.bestEpoch.map(String.init) ?? "–") |\n"
+        }
+
+        let corpora = Array(Set(folds.flatMap { $0.byCorpus.map { Array($0.keys) } ?? [] })).sorted()
+        if !corpora.isEmpty {
+            s += "\n## Per corpus\n\nTest clips of each corpus, pooled over the runs that tested it (%).\n\n"
+            s += "| Corpus | Runs | Test | WA | UA | Macro-F1 |\n|---|---:|---:|---:|---:|---:|\n"
+            for c in corpora {
+                let parts = folds.compactMap { $0.byCorpus?[c] }
+                guard let first = parts.first else { continue }
+                var counts = first.confusion.counts
+                for p in parts.dropFirst() {
+                    for i in counts.indices { for j in counts[i].indices { counts[i][j] += p.confusion.counts[i][j] } }
+                }
+                let m = ClassificationMetrics(confusion: ConfusionMatrix(labels: first.confusion.labels, counts: counts))
+                s += "| \(Self.cell(c)) | \(parts.count) | \(m.count) | \(Self.pct(m.accuracy)) | "
+                s += "\(Self.pct(m.unweightedAccuracy)) | \(Self.pct(m.macroF1)) |\n"
+            }
         }
 
         s += "\n## Per class\n\nMean ± SD over runs (%); support summed over runs.\n\n"

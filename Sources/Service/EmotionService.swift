@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 import Hummingbird
 import Logging
 import SERAudio
@@ -27,7 +28,7 @@ import SERRecognizer
 /// ```
 public final class EmotionService: Sendable {
     /// The version reported by `/healthz`.
-    public static let version = "0.1.0"
+    public static let version = SERVersion.current
 
     /// The settings.
     public let configuration: ServiceConfiguration
@@ -97,13 +98,18 @@ public final class EmotionService: Sendable {
         public var maxDurationSeconds: Double?
         /// Current load of the work queue.
         public var load: WorkQueue.Load
+        /// The processor, e.g. "Intel(R) Xeon(R) Processor (GenuineIntel family 6 model 207, AVX-512)".
+        public var cpu: String
+        /// The BLAS kernels in use and how they were chosen (``BLASKernel``).
+        public var blas: String
     }
 
     /// The current health report.
     public func health() -> Health {
         Health(status: "ok", version: configuration.version, labels: recognizer.labels,
                sampleRate: recognizer.classifier.sampleRate, maxBodyBytes: configuration.maxBodyBytes,
-               maxDurationSeconds: configuration.maxDuration, load: queue.load)
+               maxDurationSeconds: configuration.maxDuration, load: queue.load,
+               cpu: CPUInfo.current.summary, blas: BLASKernel.active.summary)
     }
 
     private func recognize(_ request: Request, context: BasicRequestContext) async throws -> Response {

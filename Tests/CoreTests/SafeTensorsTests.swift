@@ -68,3 +68,38 @@ final class ContentHashTests: XCTestCase {
         XCTAssertEqual(try ContentHash.ofFile(f), h1.hex)
     }
 }
+
+/// Files written here carry a checksum; a damaged one is refused as damaged.
+final class SafeTensorsChecksumTests: XCTestCase {
+    func testFlippedBitsAnywhereAreDetected() throws {
+        var f = SafeTensorsFile(metadata: ["labels": "[\"sad\",\"happy\"]"])
+        f["w"] = Tensor(shape: [3, 4], data: (0..<12).map { Float($0) * 0.5 })
+        let bytes = f.serialized()
+        let back = try SafeTensorsFile(data: bytes)
+        XCTAssertEqual(back.metadata, f.metadata)                  // the checksum is not part of the metadata read
+        XCTAssertEqual(back["w"], f["w"])
+        var damaged = 0, refusedAsDamaged = 0
+        let headerEnd = 8 + Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        for position in stride(from: 8, to: bytes.count, by: 3) {
+            var b = [UInt8](bytes)
+            b[position] ^= 0x10
+            damaged += 1
+            do { _ = try SafeTensorsFile(data: Data(b)) ; XCTFail("flip at \(position) (header ends at \(headerEnd)) was not detected") }
+            catch SafeTensorsError.damaged { refusedAsDamaged += 1 }
+            catch { /* a flip in the header's JSON syntax: refused as malformed */ }
+        }
+        XCTAssertGreaterThan(refusedAsDamaged, damaged / 3)
+    }
+
+    func testFilesWithoutChecksumStillRead() throws {
+        // A file written by another tool: no ser_checksum in the metadata.
+        let header = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        var d = Data()
+        var n = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array(header.utf8))
+        var v = Float(2.5).bitPattern.littleEndian
+        withUnsafeBytes(of: &v) { d.append(contentsOf: $0) }
+        XCTAssertEqual(try SafeTensorsFile(data: d)["x"]?.data, [2.5])
+    }
+}

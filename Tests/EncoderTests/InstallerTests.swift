@@ -54,7 +54,7 @@ final class InstallerTests: XCTestCase {
     func testNotInstalledNamesTheCommand() {
         let cache = URL(fileURLWithPath: "/nonexistent-ser-cache")
         XCTAssertThrowsError(try WhisperEncoder.installed("base", cache: cache)) {
-            XCTAssertEqual($0 as? EncoderError, .notInstalled(name: "base", path: "/nonexistent-ser-cache/whisper-base.safetensors"))
+            XCTAssertEqual($0 as? EncoderError, .notInstalled(model: "base", path: "/nonexistent-ser-cache/whisper-base.safetensors"))
             XCTAssertTrue("\($0)".contains("ser encoder install base"))
         }
         XCTAssertThrowsError(try WhisperEncoder.installed("large", cache: cache)) {

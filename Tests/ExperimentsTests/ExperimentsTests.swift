@@ -203,6 +203,26 @@ final class FeatureCacheTests: XCTestCase {
             XCTAssertEqual(list.count, 1)
             XCTAssertTrue(list[0].contains("bad.wav"))
         }
+ 
+    }
+
+    func testDamagedEntryIsRebuilt() throws {
+        let dir = try SharedData.temporaryDirectory()
+        let a = dir.appendingPathComponent("a.wav")
+        try AudioEncoder.writeWAV((0..<11025).map { Float(sin(Double($0) * 0.07)) * 0.3 }, sampleRate: 22050, to: a)
+        var cfg = FeatureConfig(); cfg.blocks = [.mfcc]
+        let cache = FeatureCache(root: dir.appendingPathComponent("cache"), config: cfg)
+        let f1 = try cache.features(for: [a], threads: 1, progress: false)
+        let name = try FileManager.default.contentsOfDirectory(atPath: cache.folder.path)[0]
+        let entry = cache.folder.appendingPathComponent(name)
+        var bytes = [UInt8](try Data(contentsOf: entry))
+        bytes[bytes.count - 7] ^= 0x04                                   // a flipped bit in the feature values
+        try Data(bytes).write(to: entry)
+        XCTAssertThrowsError(try SafeTensorsFile(contentsOf: entry)) { e in
+            XCTAssertEqual(e as? SafeTensorsError, .damaged(path: entry.path))
+        }
+        XCTAssertEqual(try cache.features(for: [a], threads: 1, progress: false), f1)   // recomputed, not the damaged values
+        XCTAssertNoThrow(try SafeTensorsFile(contentsOf: entry))                         // and rewritten
     }
 }
 
@@ -276,5 +296,20 @@ final class NormalizationExperimentTests: XCTestCase {
         let e = attempt(ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso))
         guard case SplitError.notApplicable? = e else { return XCTFail("\(String(describing: e))") }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path), [])
+    }
+
+    /// `--resume` on a folder that holds no run is an error, not a fresh start.
+    func testResumeWithoutARunIsAnError() throws {
+        let dir = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("no-such-run")
+        var runner = ExperimentRunner(spec: ExperimentSpec(corpus: .savee, data: dir.path, protocolKind: .holdout),
+                                      directory: run, cacheDirectory: dir.appendingPathComponent("cache"))
+        runner.progress = false; runner.log = { _ in }
+        XCTAssertThrowsError(try runner.run(resume: true)) { e in
+            guard case ExperimentError.runMismatch(_, let reason)? = e as? ExperimentError else { return XCTFail("\(e)") }
+            XCTAssertTrue(reason.contains("no run to resume"), reason)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path))
     }
 }

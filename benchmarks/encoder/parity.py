@@ -224,7 +224,7 @@ def compare(out_dir, ct2_dir, st_path):
         swift_ms, swift_min = float(meta["encoder_ms"]), float(meta["encoder_min_ms"])
         print("\nspeed, %s (%d samples), %d threads, float32, %d runs (median / min): CPU %s, load average %s"
               % (timed, len(clips[timed]), threads, repeats, cpu_model(), " ".join("%.2f" % v for v in os.getloadavg())))
-        print("  OpenBLAS kernels: %s (OPENBLAS_CORETYPE=%s)" % (meta.get("blas_core", "?"), os.environ.get("OPENBLAS_CORETYPE", "")))
+        print("  Swift side: %s; %s" % (meta.get("cpu", "?"), meta.get("blas_core", "?")))
         print("  Swift encoder (log-mel -> all hidden states)   %8.2f / %8.2f ms" % (swift_ms, swift_min))
         print("  Swift front end + encoder (samples -> states)  %8.2f / %8.2f ms"
               % (float(meta["full_ms"]), float(meta["full_min_ms"])))

@@ -6,7 +6,7 @@
 #   benchmarks/encoder/parity.sh [base|tiny.en]        # installs the model into the cache if needed
 #   THREADS=1 REPEATS=50 benchmarks/encoder/parity.sh   # thread count for both sides, timing runs
 #   SER_PYTHON=/path/to/python benchmarks/encoder/parity.sh
-#   OPENBLAS_CORETYPE=Prescott benchmarks/encoder/parity.sh   # force OpenBLAS's kernel choice
+#   OPENBLAS_CORETYPE=Prescott benchmarks/encoder/parity.sh   # force OpenBLAS's kernels (default: SER's choice)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NAME="${1:-base}"
@@ -21,14 +21,6 @@ WEIGHTS="$CACHE/whisper-$NAME.safetensors"
 CT2="$CACHE/whisper-$NAME/ct2"
 if [ ! -f "$WEIGHTS" ] || [ ! -f "$CT2/model.bin" ]; then
   SER_PYTHON="$PY" "$TOOL" install "$NAME" "$CACHE"
-fi
-# OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. CPU model 207) and falls back to its
-# SSE3 "Prescott" kernels, 3-5x slower here; CTranslate2 brings its own GEMM. Unless the caller chose,
-# use the AVX-512 or AVX2 kernels the CPU has, and say so.
-if [ -z "${OPENBLAS_CORETYPE+x}" ] && [ "$("$TOOL" blas-core)" = "Prescott" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-  echo "OpenBLAS detected Prescott on this CPU; using OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott} (set OPENBLAS_CORETYPE to override)" >&2
 fi
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT

@@ -66,7 +66,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": "pytorch", "train_step_ms": round(train_ms, 3), "infer_ms": round(infer_ms, 4),
                       "peak_rss_mib": round(rss, 1), "params": sum(p.numel() for p in model.parameters()),
-                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+                      "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "kernel": torch.backends.cpu.get_cpu_capability()}))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS="${1:-3}"
 PY="$(benchmarks/model/python.sh)"
-FLAGS=(-c release -Xcc -march=x86-64-v3 -Xswiftc -Ounchecked)
+FLAGS=(-c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked)   # as the Makefile's release build
 swift build "${FLAGS[@]}" --product ModelParityTool >&2
 TOOL="$(swift build "${FLAGS[@]}" --product ModelParityTool --show-bin-path)/ModelParityTool"
 ARGS=(--batch 32 --frames 151 --channels 181 --classes 7 --steps "${STEPS:-20}" --infer "${INFER:-200}" --threads "${THREADS:-2}")
@@ -31,5 +31,7 @@ for key, target in (("train_step_ms", "<= 1.25"), ("infer_ms", "< 1")):
     print(f"{key}: swift median {statistics.median(r[key] for r in s):.3f}, pytorch median "
           f"{statistics.median(r[key] for r in p):.3f}; ratio swift/pytorch per round "
           f"{', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}, target {target})")
+print(f"cpu: {s[0]['cpu']}")
+print(f"kernels: swift {s[0]['blas']}; pytorch {p[0]['torch']} {p[0].get('kernel', '?')} (its own dispatch)")
 print(f"peak RSS MiB: swift {max(r['peak_rss_mib'] for r in s):.0f}, pytorch {max(r['peak_rss_mib'] for r in p):.0f}")
 PY

@@ -61,6 +61,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server did not come up" >&2; cat "$WORK/server.log" >&2; exit 1; }
+curl -sf "http://127.0.0.1:$PORT/healthz" | python3 -c 'import json,sys; h=json.load(sys.stdin); print("cpu          ", h.get("cpu")); print("blas         ", h.get("blas"))'
 
 # Warm-up (not measured), then the run.
 python3 benchmarks/service/client.py --port "$PORT" --concurrency 1 --requests 3 --seconds 30 "$WORK/clips/clip00.wav" >/dev/null

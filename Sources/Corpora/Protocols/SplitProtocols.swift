@@ -138,6 +138,48 @@ public enum SplitProtocols {
                               parameters: ["sessionTag": sessionTag])
     }
 
+    /// Leave-one-corpus-out on a pooled corpus (``Corpus/pooled(_:)``): one fold per corpus, whose
+    /// every clip is the test set; the model trains on the other corpora. Validation takes
+    /// `validationFraction` of each training corpus's speakers (at least one, seeded), so every
+    /// training corpus is represented in model selection and no validation speaker trains.
+    public static func leaveOneCorpusOut(_ corpus: Corpus, seed: UInt64, validationFraction: Double = 0.1) throws -> SplitPlan {
+        let names = corpus.memberCorpora
+        guard names.count >= 2 else {
+            throw SplitError.notApplicable("leave-one-corpus-out needs at least two corpora (got \(names.joined(separator: ", ")))")
+        }
+        guard validationFraction > 0, validationFraction < 1 else {
+            throw SplitError.notApplicable("validation fraction \(validationFraction)")
+        }
+        var speakersOf: [String: [String]] = [:]
+        for e in corpus.entries { speakersOf[e.tags["corpus"] ?? corpus.name, default: []].append(e.speaker) }
+        for (k, v) in speakersOf { speakersOf[k] = Array(Set(v)).sorted() }
+        var folds: [SplitFold] = []
+        for (i, left) in names.enumerated() {
+            var validationSpeakers: Set<String> = []
+            for (j, other) in names.enumerated() where other != left {
+                var pool = speakersOf[other] ?? []
+                guard pool.count >= 2 else {
+                    throw SplitError.notApplicable("\(other) has \(pool.count) speaker(s); validation needs one and training one")
+                }
+                var rng = SeededRandom.derived(seed: seed, stream: 6_000_000 &+ UInt64(i * 100 + j))
+                shuffle(&pool, &rng)
+                let n = min(pool.count - 1, max(1, Int((Double(pool.count) * validationFraction).rounded())))
+                validationSpeakers.formUnion(pool.prefix(n))
+            }
+            var train: [String] = [], validation: [String] = [], test: [String] = []
+            for e in corpus.entries {
+                if (e.tags["corpus"] ?? corpus.name) == left { test.append(e.id) }
+                else if validationSpeakers.contains(e.speaker) { validation.append(e.id) }
+                else { train.append(e.id) }
+            }
+            folds.append(SplitFold(name: "corpus-\(left)", train: train, validation: validation, test: test,
+                                   testSpeakers: speakersOf[left] ?? [], validationSpeakers: validationSpeakers.sorted()))
+        }
+        return SplitPlan(corpus: corpus, protocolName: "leave-one-corpus-out", seed: seed, speakerIndependent: true,
+                         validationSpeakerIndependent: true, testSetsPartitionCorpus: true,
+                         parameters: ["validation": "speakers per training corpus:\(validationFraction)"], folds: folds)
+    }
+
     /// Folds from disjoint speaker groups: group i is tested in fold i; validation per `validation`.
     public static func groupFolds(_ corpus: Corpus, groups: [[String]], names: [String], seed: UInt64,
                                   validation: ValidationPolicy, protocolName: String,

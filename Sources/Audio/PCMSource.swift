@@ -1,0 +1,59 @@
+// The one interface the decoding pipeline reads samples through, and the choice of decoder.
+import Foundation
+
+/// An open audio stream that hands out interleaved Float frames: libsndfile (``SoundFile``) or
+/// one of the direct decoders for the corpora's formats (``WAVReader``, ``FLACReader``), whose
+/// samples are libsndfile's bit for bit.
+protocol PCMSource: AnyObject {
+    /// Path or name used in errors.
+    var path: String { get }
+    var channels: Int { get }
+    var sampleRate: Int { get }
+    /// Frames per channel from the header, or nil when unknown.
+    var headerFrames: Int64? { get }
+    /// Whether the container is RIFF/WAVE (the truncation check reads its header).
+    var isWAV: Bool { get }
+    var audioInfo: AudioInfo { get }
+    /// An error the library recorded while reading (libsndfile only), or nil.
+    var errorMessage: String? { get }
+    /// Reads up to `frames` interleaved frames into `buffer` [frames * channels]; 0 at the end.
+    /// Throws what is found damaged while reading.
+    func read(into buffer: UnsafeMutablePointer<Float>, frames: Int) throws -> Int
+}
+
+extension SoundFile: PCMSource {
+    var channels: Int { Int(info.channels) }
+    var sampleRate: Int { Int(info.samplerate) }
+}
+
+enum PCMSourceOpener {
+    /// Opens `url` with the decoder `backend` asks for: the direct decoders for plain WAV and
+    /// native FLAC, libsndfile for every other file and whenever a direct decoder declines.
+    /// Also returns the RIFF/WAVE header when the file is one (for the truncation check).
+    static func open(url: URL, backend: AudioBackend) throws -> (PCMSource, WAVHeader?) {
+        let reader = FileByteReader(url: url)
+        let wav = WAVHeader.parse(reader)
+        if backend == .automatic {
+            try SoundFile.checkReadable(url)
+            if let wav {
+                if let r = WAVReader(url: url, header: wav) { return (r, wav) }
+            } else if FLACReader.isFLAC(reader.bytes(at: 0, count: 4)), let r = FLACReader(url: url) {
+                return (r, nil)
+            }
+        }
+        return (try SoundFile.open(url: url), wav)
+    }
+
+    /// ``open(url:backend:)`` for bytes in memory; `name` is used in errors.
+    static func open(data: Data, name: String, backend: AudioBackend) throws -> (PCMSource, WAVHeader?) {
+        let wav = WAVHeader.parse(DataByteReader(data: data))
+        if backend == .automatic, !data.isEmpty {
+            if let wav {
+                if let r = WAVReader(data: data, name: name, header: wav) { return (r, wav) }
+            } else if FLACReader.isFLAC([UInt8](data.prefix(4))), let r = FLACReader(data: data, name: name) {
+                return (r, nil)
+            }
+        }
+        return (try SoundFile.open(data: data, name: name), wav)
+    }
+}

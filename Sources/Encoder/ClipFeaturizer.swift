@@ -1,0 +1,219 @@
+import Foundation
+import SERAudio
+import SERCore
+import SERFeatures
+
+/// A clip's fused feature matrix `[C, T]` for any ``FeatureConfig``: the hand-made blocks of the
+/// paper's eq. 1 (through ``FeatureExtractor``) and the `encoder` block (hidden states of a
+/// pretrained Whisper encoder), stacked in `config.blocks` order.
+///
+/// This is the one place where a decoded clip becomes features: the feature cache of training and
+/// evaluation, `ser features`, `ser predict` and the service all call it.
+///
+/// Frames:
+/// - with any hand-made block, `T = 1 + n / hop` (librosa's frames at `config.sampleRate`); the
+///   encoder block gives each frame the encoder frame (20 ms) nearest to the frame's centre time;
+/// - with the encoder block alone, `T` is the encoder's own frame count (50 per second).
+///
+/// The encoder runs on 16 kHz audio: clips at another `config.sampleRate` are resampled first
+/// (soxr HQ). Clips longer than the encoder's 30 s context are encoded in consecutive 30 s pieces;
+/// clips shorter than one encoder frame are padded with silence to one frame.
+///
+/// Not thread-safe (it owns scratch buffers): use one per thread. The encoder's weights are shared
+/// by all featurizers of a process through ``EncoderStore``.
+public final class ClipFeaturizer {
+    /// The settings.
+    public let config: FeatureConfig
+    private let handmade: FeatureExtractor?
+    private let encoder: WhisperEncoder?
+    private let workspace: WhisperWorkspace?
+    private var handmadeOut = Tensor(shape: [0, 0])
+
+    /// A featurizer for `config` (validated first). Loads the encoder's weights on first use in
+    /// this process.
+    ///
+    /// - Throws: ``FeatureConfigError`` for settings out of range, ``EncoderError`` when the
+    ///   encoder's weights are not installed or do not match `config.encoder`.
+    public init(config: FeatureConfig, store: EncoderStore = .shared) throws {
+        try config.validate()
+        self.config = config
+        handmade = config.hasHandmadeBlocks ? FeatureExtractor(config: config.handmadeOnly) : nil
+        if config.blocks.contains(.encoder), let e = config.encoder {
+            let enc = try store.encoder(e.model)
+            guard enc.config.nState == e.width, enc.config.nLayer + 1 == e.states else {
+                throw EncoderError.mismatch(model: e.model, reason: "the installed weights have \(enc.config.nLayer + 1) "
+                    + "hidden states of width \(enc.config.nState); the feature settings expect \(e.states) of width \(e.width)")
+            }
+            encoder = enc
+            workspace = enc.makeWorkspace()
+        } else {
+            encoder = nil
+            workspace = nil
+        }
+    }
+
+    /// Frames of the matrix for a clip of `n` samples at `config.sampleRate`.
+    public func frameCount(samples n: Int) -> Int {
+        if handmade != nil { return config.frameCount(samples: n) }
+        let n16 = config.sampleRate == WhisperLogMel.sampleRate
+            ? n : Resampler.outputLength(inputFrames: n, from: config.sampleRate, to: WhisperLogMel.sampleRate)
+        return Self.encoderFrames(samples16k: n16, maximum: encoder?.maximumSamples ?? Int.max)
+    }
+
+    /// The fused `[config.channels, T]` matrix of a mono clip at `config.sampleRate`.
+    ///
+    /// - Throws: ``EncoderError`` or ``AudioError`` when the encoder block cannot be computed.
+    public func extract(_ signal: [Float]) throws -> Tensor {
+        let channels = config.channels
+        guard let encoder, let e = config.encoder else {
+            // Hand-made blocks only: the extractor's matrix is the answer.
+            return handmade?.extract(signal) ?? Tensor(shape: [channels, 0])
+        }
+        let states = try hiddenStates(signal, encoder: encoder)   // [T', d] after layer selection
+        let t2 = states.shape[0], d = e.width
+        var t = t2
+        if let handmade {
+            handmade.extract(signal, into: &handmadeOut)
+            t = handmadeOut.shape[1]
+        }
+        var out = Tensor(shape: [channels, t], data: [Float](repeating: 0, count: channels * t))
+        // Encoder frame for each output frame: nearest by centre time (hand-made frame i is centred
+        // at i * hop / sr seconds, encoder frame j at j * 20 ms).
+        let framesPerSecond = Double(WhisperLogMel.sampleRate) / Double(2 * WhisperLogMel.hopLength)
+        let secondsPerFrame = Double(config.hopLength) / Double(config.sampleRate)
+        out.data.withUnsafeMutableBufferPointer { o in
+            var row = 0
+            for block in config.blocks {
+                let dst = o.baseAddress! + row * t
+                let rows = config.channels(of: block)
+                if block == .encoder {
+                    states.data.withUnsafeBufferPointer { s in
+                        for i in 0..<t {
+                            let j = handmade == nil ? i
+                                : min(t2 - 1, Int((Double(i) * secondsPerFrame * framesPerSecond).rounded()))
+                            let src = s.baseAddress! + j * d
+                            for c in 0..<d { dst[c * t + i] = src[c] }
+                        }
+                    }
+                } else {
+                    // The extractor stacks the hand-made blocks in the same relative order.
+                    let hmRow = handmadeRow(of: block)
+                    handmadeOut.data.withUnsafeBufferPointer { h in
+                        dst.update(from: h.baseAddress! + hmRow * t, count: rows * t)
+                    }
+                }
+                row += rows
+            }
+        }
+        return out
+    }
+
+    /// First row of `block` in the hand-made extractor's matrix.
+    private func handmadeRow(of block: FeatureBlock) -> Int {
+        let hm = config.handmadeOnly
+        var row = 0
+        for b in hm.blocks {
+            if b == block { return row }
+            row += hm.channels(of: b)
+        }
+        return row
+    }
+
+    /// The selected hidden state(s) of the whole clip, `[T', d]`, encoding 30 s pieces in turn.
+    private func hiddenStates(_ signal: [Float], encoder: WhisperEncoder) throws -> Tensor {
+        guard let e = config.encoder, let workspace else { return Tensor(shape: [0, 0]) }
+        var x16 = config.sampleRate == WhisperLogMel.sampleRate
+            ? signal : try Resampler.resample(signal, from: config.sampleRate, to: WhisperLogMel.sampleRate)
+        if x16.count < WhisperLogMel.minimumSamples {
+            x16 += [Float](repeating: 0, count: WhisperLogMel.minimumSamples - x16.count)
+        }
+        // Pieces of a whole number of encoder frames (320 samples each), at most 30 s.
+        let piece = (encoder.maximumSamples / 320) * 320
+        var frames: [Float] = []
+        var total = 0
+        var start = 0
+        while start < x16.count {
+            let end = min(x16.count, start + piece)
+            guard end - start >= WhisperLogMel.minimumSamples else { break }   // a sliver (< 13 ms) after the last full piece
+            let chunk = Array(x16[start..<end])
+            let states = try encoder.hiddenStates(samples16k: chunk, workspace: workspace)
+            let selected = Self.select(states, e.layer)
+            frames += selected.data
+            total += selected.shape[0]
+            start = end
+        }
+        return Tensor(shape: [total, e.width], data: frames)
+    }
+
+    /// Encoder frames for `n` samples at 16 kHz, encoded in 30 s pieces as ``extract(_:)`` does.
+    static func encoderFrames(samples16k n: Int, maximum: Int) -> Int {
+        let piece = (maximum / 320) * 320
+        var total = 0, start = 0
+        let n = max(n, WhisperLogMel.minimumSamples)
+        while start < n {
+            let end = min(n, start + piece)
+            guard end - start >= WhisperLogMel.minimumSamples else { break }
+            total += WhisperEncoder.frames(samples: end - start)
+            start = end
+        }
+        return total
+    }
+
+    /// One `[T', d]` tensor from the encoder's `layers + 1` hidden states.
+    static func select(_ states: [Tensor], _ layer: EncoderLayerSelection) -> Tensor {
+        switch layer {
+        case .last: return states[states.count - 1]
+        case .index(let i): return states[min(i, states.count - 1)]
+        case .mean:
+            var sum = states[0]
+            let w = 1 / Float(states.count)
+            for s in states.dropFirst() { for k in 0..<sum.data.count { sum.data[k] += s.data[k] } }
+            for k in 0..<sum.data.count { sum.data[k] *= w }
+            return sum
+        }
+    }
+}
+
+/// The loaded encoders of a process, by model name or path: each file is read once and shared by
+/// every ``ClipFeaturizer`` (the weights are immutable).
+public final class EncoderStore: @unchecked Sendable {
+    /// The process's store, reading installed models from ``EncoderInstaller/defaultCache(environment:)``.
+    public static let shared = EncoderStore()
+
+    private let lock = NSLock()
+    private var loaded: [String: WhisperEncoder] = [:]
+    private let cache: URL
+
+    /// A store reading catalogue names from `cache`.
+    public init(cache: URL = EncoderInstaller.defaultCache()) { self.cache = cache }
+
+    /// Where `model` ("base", "tiny.en" or a path to a weights file) is read from.
+    public func weightsURL(_ model: String) -> URL {
+        if model.contains("/") || model.hasSuffix(".safetensors") || model.hasSuffix(".bin") {
+            return URL(fileURLWithPath: model)
+        }
+        return EncoderInstaller.weightsPath(model, cache: cache)
+    }
+
+    /// The encoder `model`, loaded on first use.
+    ///
+    /// - Throws: ``EncoderError/notInstalled(model:path:)`` when a catalogue model has not been
+    ///   installed (`ser encoder install NAME`); the loader's errors for a damaged file.
+    public func encoder(_ model: String) throws -> WhisperEncoder {
+        lock.lock(); defer { lock.unlock() }
+        if let e = loaded[model] { return e }
+        let url = weightsURL(model)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw EncoderError.notInstalled(model: model, path: url.path)
+        }
+        let e = try WhisperEncoder(contentsOf: url)
+        loaded[model] = e
+        return e
+    }
+
+    /// The shape of `model`'s encoder (loads it): for filling in ``EncoderBlockConfig``.
+    public func blockConfig(_ model: String, layer: EncoderLayerSelection) throws -> EncoderBlockConfig {
+        let c = try encoder(model).config
+        return EncoderBlockConfig(model: model, width: c.nState, states: c.nLayer + 1, layer: layer)
+    }
+}

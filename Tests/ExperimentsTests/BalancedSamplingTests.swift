@@ -1,0 +1,19 @@
+import XCTest
+import SERCore
+@testable import SERExperiments
+
+/// Batches balanced by (corpus, class) group.
+final class BalancedSamplingTests: XCTestCase {
+    func testEveryGroupIsDrawnAboutEquallyOften() {
+        // Group 0 has 90 clips, group 1 has 9, group 2 has 1.
+        let groups = Array(repeating: 0, count: 90) + Array(repeating: 1, count: 9) + [2]
+        var rng = SeededRandom(seed: 5)
+        let draw = Trainer.balancedDraw(groups: groups, count: 3000, rng: &rng)
+        XCTAssertEqual(draw.count, 3000)
+        var perGroup = [0, 0, 0]
+        for i in draw { perGroup[groups[i]] += 1 }
+        for c in perGroup { XCTAssertEqual(Double(c), 1000, accuracy: 100) }
+        var again = SeededRandom(seed: 5)
+        XCTAssertEqual(Trainer.balancedDraw(groups: groups, count: 3000, rng: &again), draw)
+    }
+}
