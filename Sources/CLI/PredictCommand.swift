@@ -30,7 +30,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     @Argument(help: "Audio files, folders (searched recursively), or - for standard input.") var inputs: [String]
-    @Option(help: "Model file (default: the built-in default model).") var model: String?
+    @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head) or handmade (STA-CNN on the paper's hand-made features, no encoder). Default: default.") var model: String?
     @Option(help: "Output format: table, jsonl or csv.") var format: Format = .table
     @Flag(help: "Emotion timeline over sliding windows of speech instead of one emotion per file.") var segment = false
     @Option(help: "Window length in seconds (with --segment).") var window: Double = 3

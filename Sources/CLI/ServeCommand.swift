@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind (0: any free port, printed in the log).") var port = 8080
-    @Option(help: "Model file (default: the built-in default model).") var model: String?
+    @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head) or handmade (STA-CNN on the paper's hand-made features, no encoder). Default: default.") var model: String?
     @Option(name: .customLong("max-body-mb"), help: "Largest request body in MiB.") var maxBodyMB: Double = 25
     @Option(name: .customLong("max-duration-s"), help: "Longest audio in seconds (0: no limit).") var maxDurationS: Double = 600
     @Option(help: "Recognitions running at once (default: all cores).") var concurrency: Int = Parallel.cores
