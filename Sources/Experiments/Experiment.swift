@@ -197,9 +197,9 @@ public struct ExperimentRunner {
                                   normalization: spec.effectiveNormalization)
             let outcome = try trainer.train(train: trainingClips(fold, table), validation: table.clips(fold.validation),
                                             resume: resume, progress: progress)
-            let metrics = try Self.test(outcome.model, table.clips(fold.test), labels: corpus.labels)
+            let (metrics, calibration) = try Self.testWithCalibration(outcome.model, table.clips(fold.test), labels: corpus.labels)
             let r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
-                               trainCount: fold.train.count, validationCount: fold.validation.count)
+                               trainCount: fold.train.count, validationCount: fold.validation.count, calibration: calibration)
             try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
             log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
                        fold.name, (metrics.accuracy ?? 0) * 100, (metrics.unweightedAccuracy ?? 0) * 100,
@@ -264,12 +264,12 @@ extension ExperimentRunner {
                 log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
             }
             let saved = try SavedModel.read(from: modelURL)
-            let metrics = try Self.test(saved, table.clips(fold.test), labels: corpus.labels)
+            let (metrics, calibration) = try Self.testWithCalibration(saved, table.clips(fold.test), labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
             results.append(FoldResult(name: fold.name, metrics: metrics, history: history,
-                                      trainCount: fold.train.count, validationCount: fold.validation.count))
+                                      trainCount: fold.train.count, validationCount: fold.validation.count, calibration: calibration))
             log(String(format: "%@: test accuracy %.2f%%", fold.name, (metrics.accuracy ?? 0) * 100))
         }
         guard !results.isEmpty else { throw ExperimentError.badRunFile(path: directory.path, reason: "no fold has finished training yet") }

@@ -1,0 +1,53 @@
+import Foundation
+import SERCore
+import SERModel
+import SERReports
+
+// Temperature scaling of trained models, and the calibration records of test sets.
+
+extension Evaluation {
+    /// Logits `(N, K)` row-major of standardised clips `xs` (N clips), batched; dropout off.
+    public static func logits(_ model: STACNN, _ xs: [Tensor], batchSize: Int = 64) throws -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(xs.count * model.config.numClasses)
+        for s in stride(from: 0, to: xs.count, by: batchSize) {
+            let batch = try Batch(features: Array(xs[s..<min(xs.count, s + batchSize)]))
+            out += model.logits(batch, training: false).data
+        }
+        return out
+    }
+}
+
+extension Trainer {
+    /// Fits the softmax temperature of the best model (``modelURL``) on the validation clips
+    /// (standardised with the model's standardiser) and rewrites the file with it; returns the
+    /// calibrated model. Deterministic, so resuming a finished run gives the same file.
+    func calibrateBestModel(validation xs: [Tensor], labels: [Int]) throws -> SavedModel {
+        var saved = try SavedModel.read(from: modelURL)
+        let model = try saved.makeModel()
+        let z = try Evaluation.logits(model, xs)
+        saved.temperature = Float(TemperatureScaling.fit(logits: z, labels: labels, classes: saved.config.numClasses))
+        try saved.write(to: modelURL)
+        return saved
+    }
+}
+
+extension ExperimentRunner {
+    /// Test-set metrics of a saved model on clips (normalised per clip already; the model's
+    /// standardiser is applied) and the calibration of its probabilities on them: with the plain
+    /// softmax and with the model's temperature.
+    public static func testWithCalibration(_ saved: SavedModel, _ data: LabelledClips,
+                                           labels: [String]) throws -> (metrics: ClassificationMetrics, calibration: FoldCalibration) {
+        let model = try saved.makeModel()
+        let K = saved.config.numClasses
+        let z = try Evaluation.logits(model, data.features.map(saved.standardizer.applied(to:)))
+        let predicted = (0..<data.labels.count).map { i in (0..<K).max { z[i * K + $0] < z[i * K + $1] } ?? 0 }
+        let metrics = ClassificationMetrics(confusion: try ConfusionMatrix(labels: labels, truth: data.labels, predicted: predicted))
+        let T = Double(saved.temperature)
+        let before = CalibrationSummary(probabilities: TemperatureScaling.probabilities(logits: z, classes: K, temperature: 1),
+                                        labels: data.labels, classes: K)
+        let after = CalibrationSummary(probabilities: TemperatureScaling.probabilities(logits: z, classes: K, temperature: T),
+                                       labels: data.labels, classes: K)
+        return (metrics, FoldCalibration(temperature: T, before: before, after: after))
+    }
+}
