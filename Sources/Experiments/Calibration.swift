@@ -51,3 +51,39 @@ extension ExperimentRunner {
         return (metrics, FoldCalibration(temperature: T, before: before, after: after))
     }
 }
+
+extension ExperimentRunner {
+    /// Fits the softmax temperature of every finished fold's model on that fold's validation
+    /// clips and stores it in `<fold>/model.safetensors` (for runs trained before `ser train`
+    /// did this itself; refitting a calibrated model gives the same temperature, since the
+    /// logits do not depend on it). Returns (fold, temperature) pairs; follow with ``evaluate()``
+    /// to rewrite the report.
+    public func calibrate() throws -> [(fold: String, temperature: Double)] {
+        let corpus = try loadCorpus()
+        let plan = try splitPlan(corpus)
+        let folds = try selectedFolds(plan, corpus)
+        let table = try clipTable(folds.flatMap(\.validation), labels: corpus.labels)
+        var out: [(String, Double)] = []
+        for fold in folds {
+            let foldDir = directory.appendingPathComponent(fold.name)
+            let url = foldDir.appendingPathComponent("model.safetensors")
+            guard FileManager.default.fileExists(atPath: foldDir.appendingPathComponent("result.json").path),
+                  FileManager.default.fileExists(atPath: url.path) else {
+                log("\(fold.name): training not finished, skipped"); continue
+            }
+            var saved = try SavedModel.read(from: url)
+            let validation = table.clips(fold.validation)
+            let z = try Evaluation.logits(try saved.makeModel(), validation.features.map(saved.standardizer.applied(to:)))
+            let K = saved.config.numClasses
+            let t = TemperatureScaling.fit(logits: z, labels: validation.labels, classes: K)
+            let before = TemperatureScaling.negativeLogLikelihood(logits: z, labels: validation.labels, classes: K, temperature: 1)
+            let after = TemperatureScaling.negativeLogLikelihood(logits: z, labels: validation.labels, classes: K, temperature: t)
+            saved.temperature = Float(t)
+            try saved.write(to: url)
+            log(String(format: "%@: temperature %.4f (validation NLL %.4f -> %.4f on %d clips)",
+                       fold.name, t, before, after, validation.labels.count))
+            out.append((fold.name, t))
+        }
+        return out
+    }
+}

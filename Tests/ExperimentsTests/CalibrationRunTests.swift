@@ -61,6 +61,23 @@ final class CalibrationRunTests: XCTestCase {
         // `ser evaluate` path: the same numbers from the saved models.
         let again = try runner.evaluate()
         XCTAssertEqual(again.calibration?.pooledAfter.ece ?? -1, cal.pooledAfter.ece, accuracy: 1e-6)
+
+        // `ser calibrate` on models from before calibration (no temperature): the same temperatures
+        // as training fitted, and the report's "after" comes back.
+        for fold in report.folds {
+            let url = dir.appendingPathComponent("run/\(fold.name)/model.safetensors")
+            var raw = try SafeTensorsFile(contentsOf: url)
+            raw.metadata["temperature"] = nil
+            try raw.write(to: url)
+        }
+        let uncalibrated = try runner.evaluate()
+        XCTAssertTrue(uncalibrated.folds.allSatisfy { $0.calibration?.temperature == 1 })
+        XCTAssertEqual(uncalibrated.calibration?.pooledAfter, uncalibrated.calibration?.pooledBefore)
+        let fitted = try runner.calibrate()
+        XCTAssertEqual(fitted.map(\.fold), report.folds.map(\.name))
+        for (f, r) in zip(fitted, report.folds) { XCTAssertEqual(f.temperature, r.calibration?.temperature ?? -1, accuracy: 1e-6) }
+        let recalibrated = try runner.evaluate()
+        XCTAssertEqual(recalibrated.calibration?.pooledAfter.ece ?? -1, cal.pooledAfter.ece, accuracy: 1e-6)
     }
 
     /// The fitted temperature minimises the validation NLL of the saved model.
