@@ -42,6 +42,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Window length in seconds (timeline windows; without --segment, longer speech is split into such windows).")
     var window: Double = 3
     @Option(help: "Hop between windows in seconds.") var hop: Double = 1.5
+    @Option(name: .customLong("margin"),
+            help: "Seconds of audio kept before and after the speech of a file classified as one clip (0: cut tight).")
+    var margin: Double = 1
     @Flag(name: .customLong("keep-silence"),
           help: "Do not skip silent stretches: with --segment the whole recording is speech; without it the whole file is classified as one clip, untrimmed.")
     var keepSilence = false
@@ -70,6 +73,7 @@ struct PredictCommand: ParsableCommand {
         guard inputs.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("- (standard input) can be given once") }
         guard window > 0, hop > 0, hop <= window else { throw ValidationError("need 0 < --hop <= --window") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be >= 0 seconds") }
     }
 
     func run() throws {
@@ -93,7 +97,7 @@ struct PredictCommand: ParsableCommand {
         }
         let classifier = try loadClassifier(modelPath: model)
         let recognizer = EmotionRecognizer(classifier: classifier, options: RecognizerOptions(
-            maxDuration: maxDuration, trimSilence: !keepSilence, window: window, hop: hop))
+            maxDuration: maxDuration, trimSilence: !keepSilence, window: window, hop: hop, margin: margin))
         let options = SegmentOptions(window: window, hop: hop, skipSilence: !keepSilence)
         let stdinData: Data? = jobs.contains { $0.url == nil } ? (FileHandle.standardInput.readDataToEndOfFile()) : nil
 

@@ -20,16 +20,23 @@ public struct RecognizerOptions: Sendable, Equatable {
     public var hop: Double
     /// The voice activity detector's settings.
     public var voiceActivity: VoiceActivityOptions
+    /// Seconds of the recording's own audio kept before and after the speech when it is
+    /// classified as one clip (default 1 s, clipped to the recording). Models are trained on clips
+    /// that start and end with a short pause (RAVDESS: about 1 s; the bundled model loses more than
+    /// half its accuracy on clips cut tight to the speech), so the trim removes any longer lead-in
+    /// or tail but keeps a pause of the usual length. 0 cuts tight to the speech.
+    public var margin: Double
 
     /// No duration limit, 64 Ki-frame decode blocks, silence trimmed, 3 s windows every 1.5 s.
     public init(maxDuration: Double? = nil, blockFrames: Int = 65536, trimSilence: Bool = true,
-                window: Double = 3, hop: Double = 1.5, voiceActivity: VoiceActivityOptions = .init()) {
+                window: Double = 3, hop: Double = 1.5, voiceActivity: VoiceActivityOptions = .init(), margin: Double = 1) {
         self.maxDuration = maxDuration
         self.blockFrames = blockFrames
         self.trimSilence = trimSilence
         self.window = window
         self.hop = hop
         self.voiceActivity = voiceActivity
+        self.margin = margin
     }
 
     /// Throws ``RecognizerError/invalidOptions(reason:)`` for unusable values.
@@ -38,6 +45,7 @@ public struct RecognizerOptions: Sendable, Equatable {
         guard hop > 0, hop.isFinite, hop <= window else {
             throw RecognizerError.invalidOptions(reason: "hop must be positive and at most the window (got \(hop))")
         }
+        guard margin >= 0, margin.isFinite else { throw RecognizerError.invalidOptions(reason: "margin must be >= 0 s (got \(margin))") }
         try voiceActivity.validate()
     }
 }
@@ -51,10 +59,12 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// ``recognize(file:)`` (and `data`, `samples`) gives one emotion for the recording:
 /// 1. The ``VoiceActivityDetector`` finds the speech regions. None: the answer is "no speech"
 ///    (``EmotionPrediction/speech`` false, no emotion), not an error.
-/// 2. Leading and trailing non-speech is dropped: the clip runs from the first speech frame's
+/// 2. Leading and trailing non-speech is dropped: the speech runs from the first speech frame's
 ///    start to the last speech frame's end (no hangover; pauses inside are kept).
-/// 3. When that clip lasts at most ``RecognizerOptions/window`` seconds (3 s by default; most
-///    single utterances), it is classified as one clip.
+/// 3. When that speech lasts at most ``RecognizerOptions/window`` seconds (3 s by default; most
+///    single utterances), it is classified as one clip, with up to ``RecognizerOptions/margin``
+///    (1 s) of the recording's own audio before and after it: the pause models saw around
+///    their training clips. Silence added beyond that margin changes nothing.
 /// 4. Longer speech is cut into windows exactly as the timeline cuts it (``WindowPlanner``:
 ///    windows every ``RecognizerOptions/hop`` seconds over each speech region, the span each
 ///    window speaks for tiling the regions); the result is the mean of the windows' class
@@ -256,7 +266,8 @@ public struct EmotionRecognizer: Sendable {
             return a..<min(samples.count, max(a, Int((r.end * rate).rounded())))
         }
         if speech.duration <= options.window + 1e-9 {
-            let p = try probabilities(Array(samples[range(speech)]), source: source)
+            let clip = TimeRange(start: max(0, speech.start - options.margin), end: min(duration, speech.end + options.margin))
+            let p = try probabilities(Array(samples[range(clip)]), source: source)
             return EmotionPrediction(source: source, labels: labels, probabilities: p, duration: duration,
                                      speechDuration: speech.duration, windows: 1)
         }

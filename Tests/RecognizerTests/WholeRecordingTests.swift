@@ -77,7 +77,7 @@ final class WholeRecordingTests: XCTestCase {
 
     func testLeadingAndTrailingSilenceIsTrimmed() throws {
         let fake = LoudnessClassifier()
-        let recognizer = EmotionRecognizer(classifier: fake)
+        let recognizer = EmotionRecognizer(classifier: fake, options: .init(margin: 0))   // cut tight
         let clip = Voice.signal(seconds: 1.6, rate: 16000)
         let bare = try recognizer.recognize(samples: clip, sampleRate: 16000)
         for pad in [[Float](repeating: 0, count: 16000), Signals.silence(seconds: 1)] {
@@ -91,6 +91,16 @@ final class WholeRecordingTests: XCTestCase {
             XCTAssertEqual(Double(try XCTUnwrap(fake.lengths.first)), 1.6 * 16000, accuracy: 0.05 * 16000)
             for (a, b) in zip(padded.probabilityVector, bare.probabilityVector) { XCTAssertEqual(a, b, accuracy: 0.01) }
         }
+        // With the default 1 s margin: 1 s of the recording kept on each side of the speech, and
+        // silence beyond that dropped.
+        fake.reset()
+        let long = [Float](repeating: 0, count: 40000)            // 2.5 s
+        let withMargin = try EmotionRecognizer(classifier: fake).recognize(samples: long + clip + long, sampleRate: 16000)
+        XCTAssertEqual(withMargin.speechDuration, 1.6, accuracy: 0.05)
+        XCTAssertEqual(Double(try XCTUnwrap(fake.lengths.first)), 3.6 * 16000, accuracy: 0.05 * 16000)
+        fake.reset()
+        _ = try EmotionRecognizer(classifier: fake).recognize(samples: Array(long.prefix(8000)) + clip, sampleRate: 16000)
+        XCTAssertEqual(Double(try XCTUnwrap(fake.lengths.first)), 2.1 * 16000, accuracy: 0.05 * 16000)   // clipped to the recording
         // Untrimmed, the silence would have been averaged in.
         let untrimmed = EmotionRecognizer(classifier: LoudnessClassifier(), options: .init(trimSilence: false))
         let zeros = [Float](repeating: 0, count: 16000)
@@ -150,13 +160,19 @@ final class WholeRecordingTests: XCTestCase {
         let classifier = try STACNNClassifier(contentsOf: Self.defaultModel)
         let recognizer = EmotionRecognizer(classifier: classifier)
         let rate = classifier.sampleRate
-        var clips: [(String, [Float])] = [("synthetic voice", Voice.signal(seconds: 2, rate: rate))]
+        // A "recording": 1 s of room noise, 2 s of voice, 1 s of room noise (RAVDESS clips have
+        // pauses like these around the sentence).
+        let room = { (seed: UInt64) -> [Float] in
+            var g = SeededRandom(seed: seed); return (0..<rate).map { _ in 3e-4 * g.nextNormal() }
+        }
+        var clips: [(String, [Float])] = [("synthetic voice", room(1) + Voice.signal(seconds: 2, rate: rate) + room(2))]
         if let wav = SharedData.path("corpora/ravdess/Actor_01/03-01-05-01-01-01-01.flac") {
             clips.append(("RAVDESS angry clip", try AudioDecoder.load(contentsOf: wav, options: AudioOptions(sampleRate: rate)).samples))
         }
         let second = [Float](repeating: 0, count: rate)
         for (name, clip) in clips {
-            // A recording's own leading/trailing silence is trimmed too, so compare the trimmed clip.
+            // Digital silence added around the recording is dropped: with the 1 s margin the model
+            // sees the same clip.
             let bare = try recognizer.recognize(samples: clip, sampleRate: rate)
             let padded = try recognizer.recognize(samples: second + clip + second, sampleRate: rate)
             XCTAssertTrue(bare.speech && padded.speech, name)
