@@ -87,3 +87,24 @@ extension ExperimentRunner {
         return out
     }
 }
+
+extension LinearBaseline {
+    /// Logits `(N, K)` row-major of feature matrices `xs`.
+    public func logits(_ xs: [Tensor]) -> [Float] {
+        let a = Self.standardise(xs.map(Self.statistics), mean: mean, std: std)
+        return Self.logits(a, rows: xs.count, d: inputs, w: weight, b: bias, classes: classes)
+    }
+
+    /// The baseline's calibration record: a softmax temperature fitted on the validation clips,
+    /// and the test clips' calibration with the plain softmax and with that temperature.
+    public func calibration(validation: LabelledClips, test: LabelledClips) -> FoldCalibration {
+        let t = TemperatureScaling.fit(logits: logits(validation.features), labels: validation.labels, classes: classes)
+        let z = logits(test.features)
+        return FoldCalibration(
+            temperature: t,
+            before: CalibrationSummary(probabilities: TemperatureScaling.probabilities(logits: z, classes: classes, temperature: 1),
+                                       labels: test.labels, classes: classes),
+            after: CalibrationSummary(probabilities: TemperatureScaling.probabilities(logits: z, classes: classes, temperature: t),
+                                      labels: test.labels, classes: classes))
+    }
+}

@@ -308,7 +308,8 @@ extension ExperimentRunner {
                                                                          predicted: model.predict(test.features)))
             log(String(format: "%@: baseline validation accuracy %.2f%%, test accuracy %.2f%% (L2 %g chosen on validation)",
                        fold.name, model.validationAccuracy * 100, (m.accuracy ?? 0) * 100, model.l2))
-            results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count))
+            results.append(FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count,
+                                      calibration: model.calibration(validation: validation, test: test)))
         }
         var report = try ExperimentReport(
             title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",

@@ -144,8 +144,9 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
 
         if let cal = calibration {
             s += "\n## Calibration\n\nTop-1 confidence against top-1 accuracy on the test clips, with the plain softmax "
-            s += "(before) and with the softmax temperature T fitted on each run's validation clips (after; the "
-            s += "probabilities `ser predict` reports). ECE: expected calibration error, \(CalibrationSummary.binCount) "
+            s += "(before) and with the softmax temperature T fitted on each run's validation clips (after; for "
+            s += "STA-CNN the temperature is stored in the model file and `ser predict` reports these probabilities). "
+            s += "ECE: expected calibration error, \(CalibrationSummary.binCount) "
             s += "equal-width bins; NLL: mean negative log-likelihood of the true class.\n\n"
             s += "| Run | T | ECE before | ECE after | NLL before | NLL after | Mean confidence after | Accuracy |\n"
             s += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
