@@ -10,7 +10,13 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Recognise the emotion of audio files, folders or standard input.",
         discussion: """
-        Prints, per file, the most probable emotion, its confidence and every class probability. \
+        Prints, per file, the most probable emotion, its confidence and every class probability. The \
+        probabilities are calibrated (softmax temperature fitted on validation data, stored in the model \
+        file). Leading and trailing non-speech is trimmed with an energy-based voice activity detector; a \
+        file without speech is reported as "no speech" (JSON "speech": false, "emotion": null; CSV column \
+        speech = false; table "(no speech)") and is not an error. Speech longer than 3 s is classified in \
+        3 s windows every 1.5 s and the windows' probabilities are averaged, weighted by the seconds of \
+        speech each window stands for. \
         Folders are searched recursively for audio files (wav, flac, ogg, opus, mp3, aiff); `-` reads one \
         file's bytes from standard input. With --segment, long recordings are cut into sliding windows over \
         the speech found by an energy-based voice activity detector and the result is a timeline of emotion \
@@ -33,9 +39,15 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head) or handmade (STA-CNN on the paper's hand-made features, no encoder). Default: default.") var model: String?
     @Option(help: "Output format: table, jsonl or csv.") var format: Format = .table
     @Flag(help: "Emotion timeline over sliding windows of speech instead of one emotion per file.") var segment = false
-    @Option(help: "Window length in seconds (with --segment).") var window: Double = 3
-    @Option(help: "Hop between windows in seconds (with --segment).") var hop: Double = 1.5
-    @Flag(name: .customLong("keep-silence"), help: "Do not skip silent stretches (with --segment).") var keepSilence = false
+    @Option(help: "Window length in seconds (timeline windows; without --segment, longer speech is split into such windows).")
+    var window: Double = 3
+    @Option(help: "Hop between windows in seconds.") var hop: Double = 1.5
+    @Option(name: .customLong("margin"),
+            help: "Seconds of audio kept before and after the speech of a file classified as one clip (0: cut tight).")
+    var margin: Double = 1
+    @Flag(name: .customLong("keep-silence"),
+          help: "Do not skip silent stretches: with --segment the whole recording is speech; without it the whole file is classified as one clip, untrimmed.")
+    var keepSilence = false
     @Option(help: "Write the timeline as SVG (implies --segment): a file for one input, a folder for several.")
     var svg: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int = Parallel.cores
@@ -61,6 +73,7 @@ struct PredictCommand: ParsableCommand {
         guard inputs.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("- (standard input) can be given once") }
         guard window > 0, hop > 0, hop <= window else { throw ValidationError("need 0 < --hop <= --window") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be >= 0 seconds") }
     }
 
     func run() throws {
@@ -83,7 +96,8 @@ struct PredictCommand: ParsableCommand {
             }
         }
         let classifier = try loadClassifier(modelPath: model)
-        let recognizer = EmotionRecognizer(classifier: classifier, options: RecognizerOptions(maxDuration: maxDuration))
+        let recognizer = EmotionRecognizer(classifier: classifier, options: RecognizerOptions(
+            maxDuration: maxDuration, trimSilence: !keepSilence, window: window, hop: hop, margin: margin))
         let options = SegmentOptions(window: window, hop: hop, skipSilence: !keepSilence)
         let stdinData: Data? = jobs.contains { $0.url == nil } ? (FileHandle.standardInput.readDataToEndOfFile()) : nil
 
@@ -175,7 +189,11 @@ struct PredictionPrinter {
         switch format {
         case .jsonl: lines.append(Self.json(p))
         case .table, .csv:
-            rows.append([p.source ?? "-", p.emotion, Self.num(p.confidence)] + p.probabilities.map { Self.num($0.probability) })
+            // Without speech: "(no speech)" in the table, an empty emotion in CSV; blank probabilities.
+            let emotion = p.emotion ?? (format == .table ? "(no speech)" : "")
+            let probs = p.speech ? p.probabilities.map { Self.num($0.probability) } : labels.map { _ in "" }
+            rows.append([p.source ?? "-", emotion, p.confidence.map(Self.num) ?? ""] + probs
+                        + (format == .csv ? [p.speech ? "true" : "false"] : []))
         }
     }
 
@@ -196,6 +214,7 @@ struct PredictionPrinter {
 
     func render() -> String {
         let header = (segmentRows ? ["file", "start", "end", "emotion", "confidence"] : ["file", "emotion", "confidence"]) + labels
+            + (format == .csv && !segmentRows ? ["speech"] : [])
         switch format {
         case .jsonl: return lines.map { $0 + "\n" }.joined()
         case .csv: return ([header] + rows).map { $0.map(Self.csvField).joined(separator: ",") + "\n" }.joined()

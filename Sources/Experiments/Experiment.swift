@@ -238,9 +238,10 @@ public struct ExperimentRunner {
             let outcome = try trainer.train(train: trainingClips(fold, table), validation: table.clips(fold.validation),
                                             resume: resume, progress: progress)
             let test = table.clips(fold.test)
-            let (metrics, byCorpus) = try Self.foldMetrics(try Self.predictions(outcome.model, test), fold, test, labels: corpus.labels)
+            let (_, calibration, predicted) = try Self.testWithCalibration(outcome.model, test, labels: corpus.labels)
+            let (metrics, byCorpus) = try Self.foldMetrics(predicted, fold, test, labels: corpus.labels)
             var r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
-                               trainCount: fold.train.count, validationCount: fold.validation.count)
+                               trainCount: fold.train.count, validationCount: fold.validation.count, calibration: calibration)
             r.byCorpus = byCorpus
             try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
             log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
@@ -332,12 +333,13 @@ extension ExperimentRunner {
             }
             let saved = try SavedModel.read(from: modelURL)
             let test = table.clips(fold.test)
-            let (metrics, byCorpus) = try Self.foldMetrics(try Self.predictions(saved, test), fold, test, labels: corpus.labels)
+            let (_, calibration, predicted) = try Self.testWithCalibration(saved, test, labels: corpus.labels)
+            let (metrics, byCorpus) = try Self.foldMetrics(predicted, fold, test, labels: corpus.labels)
             var history: TrainingHistory? = nil
             if let f = try? SafeTensorsFile(contentsOf: foldDir.appendingPathComponent("checkpoint.safetensors")),
                let h = f.metadata["history"]?.data(using: .utf8) { history = try? JSONDecoder().decode(TrainingHistory.self, from: h) }
             var r = FoldResult(name: fold.name, metrics: metrics, history: history,
-                               trainCount: fold.train.count, validationCount: fold.validation.count)
+                               trainCount: fold.train.count, validationCount: fold.validation.count, calibration: calibration)
             r.byCorpus = byCorpus
             results.append(r)
             log(String(format: "%@: test accuracy %.2f%%", fold.name, (metrics.accuracy ?? 0) * 100))
@@ -377,7 +379,8 @@ extension ExperimentRunner {
             let (m, byCorpus) = try Self.foldMetrics(model.predict(test.features), fold, test, labels: corpus.labels)
             log(String(format: "%@: baseline validation accuracy %.2f%%, test accuracy %.2f%%, UA %.2f%% (L2 %g chosen on validation)",
                        fold.name, model.validationAccuracy * 100, (m.accuracy ?? 0) * 100, (m.unweightedAccuracy ?? 0) * 100, model.l2))
-            var r = FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count)
+            var r = FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count,
+                               calibration: model.calibration(validation: validation, test: test))
             r.byCorpus = byCorpus
             results.append(r)
         }

@@ -70,7 +70,8 @@ public struct LabelledClips: Sendable {
 /// `<directory>/checkpoint.safetensors` (weights, Adam moments, history); `train(resume: true)`
 /// continues a run killed at any point (kill -9 included) from its last finished epoch, and
 /// gives the same result as an uninterrupted run: every random draw of an epoch comes from
-/// generators derived from (seed, epoch). The best model is `<directory>/model.safetensors`.
+/// generators derived from (seed, epoch). The best model is `<directory>/model.safetensors`; once
+/// training ends its softmax temperature is fitted on the validation clips and stored in it.
 public struct Trainer {
     /// Run folder.
     public let directory: URL
@@ -168,7 +169,8 @@ public struct Trainer {
         }
         bar.finish()
         history.bestEpoch = best.epoch
-        return TrainingOutcome(history: history, model: try SavedModel.read(from: modelURL))
+        // Temperature scaling of the kept checkpoint on the validation clips (Calibration.swift).
+        return TrainingOutcome(history: history, model: try calibrateBestModel(validation: valX, labels: validation.labels))
     }
 
     /// `count` clip indices: each draw picks a group uniformly, then one of its clips uniformly

@@ -33,6 +33,11 @@ public final class STACNN {
     public let classifier: Dense
     /// Loss layer (its `classWeights` may be set for imbalanced corpora).
     public let criterion: SoftmaxCrossEntropy
+    /// Softmax temperature `T > 0` of ``predict(features:)``: probabilities are
+    /// `softmax(logits / T)` (temperature scaling, Guo et al. 2017). 1 (plain softmax) for a new
+    /// model; ``SavedModel/makeModel()`` sets the value fitted on validation data. Training and
+    /// ``logits(_:training:)`` ignore it, and it never changes which class is most probable.
+    public var temperature: Float = 1
 
     private let input = FloatBuffer()        // inference input (1, T, C)
     private var batchLayout = SequenceLayout(time: 1, lengths: [1])
@@ -184,7 +189,8 @@ public final class STACNN {
 
     // MARK: inference
 
-    /// Class probabilities for one clip given as a standardised `[C, T]` feature matrix.
+    /// Class probabilities for one clip given as a standardised `[C, T]` feature matrix:
+    /// `softmax(logits / temperature)`, the calibrated probabilities when ``temperature`` was fitted.
     ///
     /// Inference only: no training caches are kept, dropout is off, and all buffers are reused
     /// from call to call (no allocation once they have grown to the clip's size, apart from the
@@ -201,8 +207,13 @@ public final class STACNN {
             for c in 0..<C { for t in 0..<T { dst[t * C + c] = src[c * T + t] } }
         }
         let z = run(input.pointer, layout: SequenceLayout(time: T, lengths: [T]), training: false)
-        var p = [Float](repeating: 0, count: config.numClasses)
-        p.withUnsafeMutableBufferPointer { SoftmaxCrossEntropy.softmax(z, rows: 1, classes: config.numClasses, into: $0.baseAddress!) }
+        let K = config.numClasses, beta = 1 / temperature
+        var p = [Float](repeating: 0, count: K)              // (K) logits / T, then softmax in place
+        p.withUnsafeMutableBufferPointer { q in
+            let out = q.baseAddress!
+            for k in 0..<K { out[k] = z[k] * beta }
+            SoftmaxCrossEntropy.softmax(UnsafePointer(out), rows: 1, classes: K, into: out)
+        }
         return p
     }
 

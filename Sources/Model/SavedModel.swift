@@ -38,7 +38,8 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
 ///
 /// Stored as one safetensors file: the tensors are exactly the reference model's `state_dict`
 /// (so PyTorch's `load_state_dict(strict=True)` accepts them) and the rest is JSON in the metadata
-/// under `format`, `model_config`, `labels`, `feature_config`, `standardizer` and `normalization`.
+/// under `format`, `model_config`, `labels`, `feature_config`, `standardizer`, `normalization` and
+/// `temperature` (the softmax temperature fitted on validation data; files without it read as 1).
 public struct SavedModel: Sendable {
     /// Metadata value of `format`.
     public static let formatTag = "ser-stacnn-1"
@@ -54,6 +55,10 @@ public struct SavedModel: Sendable {
     /// Per-clip normalisation applied before ``standardizer`` (`.global`: none; files written
     /// before this field existed read as `.global`).
     public var normalization: FeatureNormalization = .global
+    /// Softmax temperature `T > 0` fitted on validation data after training (temperature scaling:
+    /// the probabilities are `softmax(logits / T)`). Files written before calibration existed
+    /// have no `temperature` entry and read as 1, i.e. the plain softmax.
+    public var temperature: Float = 1
     /// Weights by parameter name.
     public var weights: [String: Tensor]
 
@@ -81,6 +86,7 @@ public struct SavedModel: Sendable {
             "feature_config": featureConfig.jsonString(),
             "standardizer": json(standardizer),
             "normalization": normalization.rawValue,
+            "temperature": "\(temperature)",
         ])
     }
 
@@ -146,6 +152,12 @@ public struct SavedModel: Sendable {
             }
             normalization = v
         }
+        if let t = file.metadata["temperature"] {
+            guard let v = Float(t.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
+                throw ModelFileError.invalidMetadata(path: path, key: "temperature", reason: "'\(t)' is not a positive number")
+            }
+            temperature = v
+        }
         let expected = config.parameterShapes
         let names = Set(expected.map(\.name))
         if let extra = file.tensors.keys.sorted().first(where: { !names.contains($0) }) {
@@ -163,6 +175,7 @@ public struct SavedModel: Sendable {
     public func makeModel() throws -> STACNN {
         let m = try STACNN(config: config)
         try m.load(stateDict: weights)
+        m.temperature = temperature
         return m
     }
 }

@@ -8,11 +8,45 @@ public struct RecognizerOptions: Sendable, Equatable {
     public var maxDuration: Double?
     /// Frames per block when decoding files (the streaming granularity of ``EmotionRecognizer/timeline(file:options:)``).
     public var blockFrames: Int
+    /// Whole-recording recognition (`recognize`) drops leading and trailing non-speech found by
+    /// the voice activity detector, answers "no speech" when there is none, and classifies
+    /// speech longer than ``window`` window by window (default true). False: the whole
+    /// recording is one clip, as the model saw its training clips.
+    public var trimSilence: Bool
+    /// Longest stretch of speech classified as one clip, in seconds (default 3, the timeline's
+    /// window); longer speech is cut into windows of this length.
+    public var window: Double
+    /// Step between those windows in seconds (default 1.5).
+    public var hop: Double
+    /// The voice activity detector's settings.
+    public var voiceActivity: VoiceActivityOptions
+    /// Seconds of the recording's own audio kept before and after the speech when it is
+    /// classified as one clip (default 1 s, clipped to the recording). Models are trained on clips
+    /// that start and end with a short pause (RAVDESS: about 1 s; the bundled model loses more than
+    /// half its accuracy on clips cut tight to the speech), so the trim removes any longer lead-in
+    /// or tail but keeps a pause of the usual length. 0 cuts tight to the speech.
+    public var margin: Double
 
-    /// No duration limit, 64 Ki-frame decode blocks.
-    public init(maxDuration: Double? = nil, blockFrames: Int = 65536) {
+    /// No duration limit, 64 Ki-frame decode blocks, silence trimmed, 3 s windows every 1.5 s.
+    public init(maxDuration: Double? = nil, blockFrames: Int = 65536, trimSilence: Bool = true,
+                window: Double = 3, hop: Double = 1.5, voiceActivity: VoiceActivityOptions = .init(), margin: Double = 1) {
         self.maxDuration = maxDuration
         self.blockFrames = blockFrames
+        self.trimSilence = trimSilence
+        self.window = window
+        self.hop = hop
+        self.voiceActivity = voiceActivity
+        self.margin = margin
+    }
+
+    /// Throws ``RecognizerError/invalidOptions(reason:)`` for unusable values.
+    public func validate() throws {
+        guard window > 0, window.isFinite else { throw RecognizerError.invalidOptions(reason: "window must be positive (got \(window))") }
+        guard hop > 0, hop.isFinite, hop <= window else {
+            throw RecognizerError.invalidOptions(reason: "hop must be positive and at most the window (got \(hop))")
+        }
+        guard margin >= 0, margin.isFinite else { throw RecognizerError.invalidOptions(reason: "margin must be >= 0 s (got \(margin))") }
+        try voiceActivity.validate()
     }
 }
 
@@ -20,8 +54,25 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// samples), or follows it over time in a long recording.
 ///
 /// Audio is decoded and resampled to the classifier's rate (``SERAudio/AudioDecoder``), mixed to
-/// mono, and passed to the ``ClipClassifier``. ``recognize(file:)`` classifies the whole clip at
-/// once; ``timeline(file:options:)`` classifies sliding windows over the speech found by a
+/// mono, and passed to the ``ClipClassifier``.
+///
+/// ``recognize(file:)`` (and `data`, `samples`) gives one emotion for the recording:
+/// 1. The ``VoiceActivityDetector`` finds the speech regions. None: the answer is "no speech"
+///    (``EmotionPrediction/speech`` false, no emotion), not an error.
+/// 2. Leading and trailing non-speech is dropped: the speech runs from the first speech frame's
+///    start to the last speech frame's end (no hangover; pauses inside are kept).
+/// 3. When that speech lasts at most ``RecognizerOptions/window`` seconds (3 s by default; most
+///    single utterances), it is classified as one clip, with up to ``RecognizerOptions/margin``
+///    (1 s) of the recording's own audio before and after it: the pause models saw around
+///    their training clips. Silence added beyond that margin changes nothing.
+/// 4. Longer speech is cut into windows exactly as the timeline cuts it (``WindowPlanner``:
+///    windows every ``RecognizerOptions/hop`` seconds over each speech region, the span each
+///    window speaks for tiling the regions); the result is the mean of the windows' class
+///    probabilities weighted by the seconds of speech each window speaks for, so every second of
+///    speech counts once and the silence between regions not at all.
+/// With ``RecognizerOptions/trimSilence`` off the whole recording is one clip.
+///
+/// ``timeline(file:options:)`` classifies sliding windows over the speech found by a
 /// ``VoiceActivityDetector`` and merges them into segments, decoding files twice in a streaming
 /// fashion (levels first, then windows) so memory stays bounded by the window length.
 ///
@@ -197,11 +248,41 @@ public struct EmotionRecognizer: Sendable {
         return try audio { try Resampler.resample(samples, from: sampleRate, to: classifier.sampleRate) }
     }
 
+    /// One prediction for a whole recording (at the classifier's rate): see the type's
+    /// documentation for the trimming and the combination of windows.
     private func classify(_ samples: [Float], source: String) throws -> EmotionPrediction {
         guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
-        let p = try probabilities(samples, source: source)
-        return EmotionPrediction(source: source, labels: labels, probabilities: p,
-                                 duration: Double(samples.count) / Double(classifier.sampleRate))
+        let rate = Double(classifier.sampleRate)
+        let duration = Double(samples.count) / rate
+        guard options.trimSilence else {
+            return EmotionPrediction(source: source, labels: labels, probabilities: try probabilities(samples, source: source),
+                                     duration: duration)
+        }
+        try options.validate()
+        let (regions, trimmed) = VoiceActivityDetector(options: options.voiceActivity).analyse(samples: samples, sampleRate: classifier.sampleRate)
+        guard let speech = trimmed, !regions.isEmpty else { return .noSpeech(source: source, duration: duration) }
+        func range(_ r: TimeRange) -> Range<Int> {
+            let a = min(samples.count, max(0, Int((r.start * rate).rounded())))
+            return a..<min(samples.count, max(a, Int((r.end * rate).rounded())))
+        }
+        if speech.duration <= options.window + 1e-9 {
+            let clip = TimeRange(start: max(0, speech.start - options.margin), end: min(duration, speech.end + options.margin))
+            let p = try probabilities(Array(samples[range(clip)]), source: source)
+            return EmotionPrediction(source: source, labels: labels, probabilities: p, duration: duration,
+                                     speechDuration: speech.duration, windows: 1)
+        }
+        let plan = WindowPlanner.plan(regions: regions, duration: duration, window: options.window, hop: options.hop)
+        var sum = [Double](repeating: 0, count: labels.count)      // (K) Σ weight · p
+        var weight = 0.0
+        for w in plan {
+            let p = try probabilities(Array(samples[range(w.audio)]), source: source)
+            let d = w.span.duration
+            for k in sum.indices { sum[k] += d * Double(p[k]) }
+            weight += d
+        }
+        guard weight > 0 else { return .noSpeech(source: source, duration: duration) }
+        return EmotionPrediction(source: source, labels: labels, probabilities: sum.map { Float($0 / weight) },
+                                 duration: duration, speechDuration: weight, windows: plan.count)
     }
 
     /// Runs the classifier and checks its output: one finite, non-negative value per label with a

@@ -153,6 +153,20 @@ public struct VoiceActivityDetector: Sendable {
     /// Speech regions (seconds) of a recording of `duration` seconds from its frame levels
     /// (frames every `hopSeconds`, each `frameSeconds` long: the exact values of ``FrameLevels``).
     public func regions(levels: [Float], hopSeconds: Double, frameSeconds: Double, duration: Double) -> [TimeRange] {
+        var merged: [TimeRange] = []
+        for r in runs(levels: levels, hopSeconds: hopSeconds, frameSeconds: frameSeconds, duration: duration) {
+            let held = TimeRange(start: r.start, end: min(duration, r.end + options.hangover))
+            if let last = merged.last, held.start <= last.end {
+                merged[merged.count - 1].end = max(last.end, held.end)
+            } else {
+                merged.append(held)
+            }
+        }
+        return merged
+    }
+
+    /// The runs of speech frames (steps 1–4: no hangover, pauses not bridged), in seconds.
+    public func runs(levels: [Float], hopSeconds: Double, frameSeconds: Double, duration: Double) -> [TimeRange] {
         guard !levels.isEmpty, duration > 0 else { return [] }
         let t = threshold(levels: levels)
         let hop = hopSeconds
@@ -167,24 +181,33 @@ public struct VoiceActivityDetector: Sendable {
             if end - start >= options.minimumSpeech { runs.append(TimeRange(start: start, end: end)) }
             i = j + 1
         }
-        var merged: [TimeRange] = []
-        for r in runs {
-            let held = TimeRange(start: r.start, end: min(duration, r.end + options.hangover))
-            if let last = merged.last, held.start <= last.end {
-                merged[merged.count - 1].end = max(last.end, held.end)
-            } else {
-                merged.append(held)
-            }
-        }
-        return merged
+        return runs
     }
 
     /// Speech regions of `samples` at `sampleRate`.
     public func regions(samples: [Float], sampleRate: Int) -> [TimeRange] {
+        analyse(samples: samples, sampleRate: sampleRate).regions
+    }
+
+    /// Speech regions of `samples` at `sampleRate` (with hangover), and the stretch of speech
+    /// left once leading and trailing non-speech is trimmed (nil when there is no speech): from
+    /// the first speech frame to the last one (no hangover), narrowed inside those two frames to
+    /// the first and last sample whose magnitude reaches the threshold level, so that the bounds
+    /// do not depend on where the 10 ms frame grid falls.
+    public func analyse(samples: [Float], sampleRate: Int) -> (regions: [TimeRange], speech: TimeRange?) {
         var f = FrameLevels(options: options, sampleRate: sampleRate)
         f.append(samples)
-        return regions(levels: f.finished(), hopSeconds: Double(f.hop) / Double(sampleRate),
-                       frameSeconds: Double(f.frameLength) / Double(sampleRate),
-                       duration: Double(samples.count) / Double(sampleRate))
+        let levels = f.finished(), hop = Double(f.hop) / Double(sampleRate)
+        let frame = Double(f.frameLength) / Double(sampleRate), duration = Double(samples.count) / Double(sampleRate)
+        let runs = runs(levels: levels, hopSeconds: hop, frameSeconds: frame, duration: duration)
+        let regions = regions(levels: levels, hopSeconds: hop, frameSeconds: frame, duration: duration)
+        guard let first = runs.first, let last = runs.last else { return (regions, nil) }
+        let amplitude = Float(pow(10, Double(threshold(levels: levels)) / 20))
+        let rate = Double(sampleRate)
+        var a = min(samples.count, max(0, Int((first.start * rate).rounded())))
+        var b = min(samples.count, max(a, Int((last.end * rate).rounded())))
+        if let i = samples[a..<min(b, a + f.frameLength)].firstIndex(where: { abs($0) >= amplitude }) { a = i }
+        if let i = samples[max(a, b - f.frameLength)..<b].lastIndex(where: { abs($0) >= amplitude }) { b = i + 1 }
+        return (regions, TimeRange(start: Double(a) / rate, end: Double(b) / rate))
     }
 }

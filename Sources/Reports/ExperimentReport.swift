@@ -14,12 +14,15 @@ public struct FoldResult: Codable, Sendable, Equatable {
     public var validationCount: Int?
     /// Test metrics of each corpus of a pooled experiment (nil for one corpus, and in older reports).
     public var byCorpus: [String: ClassificationMetrics]? = nil
+    /// Calibration of the test clips' probabilities before and after temperature scaling (nil in
+    /// results written before it was recorded, and for models without probabilities).
+    public var calibration: FoldCalibration?
 
     /// Creates a fold result.
     public init(name: String, metrics: ClassificationMetrics, history: TrainingHistory? = nil,
-                trainCount: Int? = nil, validationCount: Int? = nil) {
+                trainCount: Int? = nil, validationCount: Int? = nil, calibration: FoldCalibration? = nil) {
         self.name = name; self.metrics = metrics; self.history = history
-        self.trainCount = trainCount; self.validationCount = validationCount
+        self.trainCount = trainCount; self.validationCount = validationCount; self.calibration = calibration
     }
 }
 
@@ -43,13 +46,16 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
     public var comparison: [ComparisonRow]
     /// Free-form remarks.
     public var notes: [String]
+    /// Calibration over the folds that recorded it (nil when none did, e.g. older reports).
+    public var calibration: CalibrationAggregate?
 
-    /// Builds a report; the aggregate is computed from `folds`.
+    /// Builds a report; the aggregate and the calibration aggregate are computed from `folds`.
     public init(title: String, corpus: String, protocolName: String, settings: [String: String] = [:],
                 folds: [FoldResult], comparison: [ComparisonRow] = [], notes: [String] = []) throws {
         self.title = title; self.corpus = corpus; self.protocolName = protocolName; self.settings = settings
         self.folds = folds; self.comparison = comparison; self.notes = notes
         aggregate = try AggregateMetrics(folds.map(\.metrics))
+        calibration = CalibrationAggregate(folds.compactMap(\.calibration))
     }
 
     /// Our mean accuracy as a comparison row, followed by the paper's Table VIII rows for this corpus.
@@ -155,6 +161,34 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             s += " | \(Self.pct(pooled.perClass[i].recall, 1)) |\n"
         }
 
+        if let cal = calibration {
+            s += "\n## Calibration\n\nTop-1 confidence against top-1 accuracy on the test clips, with the plain softmax "
+            s += "(before) and with the softmax temperature T fitted on each run's validation clips (after; for "
+            s += "STA-CNN the temperature is stored in the model file and `ser predict` reports these probabilities). "
+            s += "ECE: expected calibration error, \(CalibrationSummary.binCount) "
+            s += "equal-width bins; NLL: mean negative log-likelihood of the true class.\n\n"
+            s += "| Run | T | ECE before | ECE after | NLL before | NLL after | Mean confidence after | Accuracy |\n"
+            s += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            func row(_ name: String, _ t: String, _ b: CalibrationSummary, _ a: CalibrationSummary) -> String {
+                "| \(name) | \(t) | \(String(format: "%.4f", b.ece)) | \(String(format: "%.4f", a.ece)) | "
+                    + "\(b.nll.map { String(format: "%.4f", $0) } ?? "–") | \(a.nll.map { String(format: "%.4f", $0) } ?? "–") | "
+                    + "\(Self.pct(a.meanConfidence)) | \(Self.pct(a.accuracy)) |\n"
+            }
+            for f in folds {
+                guard let c = f.calibration else { continue }
+                s += row(Self.cell(f.name), String(format: "%.3f", c.temperature), c.before, c.after)
+            }
+            s += row("**pooled**", "", cal.pooledBefore, cal.pooledAfter)
+            if let b = cal.eceBefore, let a = cal.eceAfter, b.n > 1 {
+                s += String(format: "\nECE over runs: %.4f ± %.4f before, %.4f ± %.4f after (mean ± SD).\n", b.mean, b.std, a.mean, a.std)
+            }
+            let uncalibrated = folds.filter { $0.calibration?.temperature == 1 }.map(\.name)
+            if !uncalibrated.isEmpty {
+                s += "\nT = 1 (no temperature in the model file, e.g. trained before calibration existed): "
+                s += uncalibrated.map(Self.cell).joined(separator: ", ") + ".\n"
+            }
+        }
+
         if !comparison.isEmpty {
             s += "\n## Comparison\n\n| Dataset | Model | Accuracy (%) | Source |\n|---|---|---:|---|\n"
             for r in comparison {
@@ -175,7 +209,10 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             WA (weighted accuracy) is plain accuracy. UA (unweighted accuracy) is the mean of per-class \
             recalls over classes present in the test set. Macro-F1 is the mean F1 over classes present in \
             the test set or the predictions; weighted F1 weights each class's F1 by its support. \
-            "Pooled" values come from the confusion matrix summed over runs.
+            "Pooled" values come from the confusion matrix summed over runs. \
+            ECE (expected calibration error) sorts the test clips into 15 equal-width bins of top-1 \
+            confidence and averages |bin accuracy − bin mean confidence| weighted by the bins' shares \
+            of clips; 0 means the confidences can be read as probabilities of being right.
 
             """
         return s
@@ -184,7 +221,8 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
     // MARK: Files
 
     /// Writes `<baseName>.md`, `<baseName>.json`, `confusion-matrix.svg`, `learning-curve-<run>.svg`
-    /// for each run with a history, and `comparison.svg` when there are comparison rows, into
+    /// for each run with a history, `reliability-diagram.svg` (pooled) and `reliability-<run>.svg`
+    /// for runs with calibration records, and `comparison.svg` when there are comparison rows, into
     /// `directory` (created if needed). Returns the files written.
     @discardableResult
     public func write(to directory: URL, baseName: String = "report") throws -> [URL] {
@@ -211,6 +249,23 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             let name = "learning-curve-\(safe).svg"
             try put(name, LearningCurvePlot.svg(h, title: "Learning curves — \(corpus), \(f.name)"))
             figures.append(("Learning curves, \(f.name)", name))
+        }
+        if let cal = calibration {
+            try put("reliability-diagram.svg", ReliabilityDiagramPlot.svg(
+                [("Before: softmax(z)", cal.pooledBefore), ("After: softmax(z / T)", cal.pooledAfter)],
+                title: "Reliability diagram — \(corpus), test clips of \(folds.count) run(s) pooled",
+                subtitle: "T fitted on each run's validation clips (temperature scaling)"))
+            figures.append(("Reliability diagram, test clips pooled over runs, before and after temperature scaling",
+                            "reliability-diagram.svg"))
+            for f in folds {
+                guard let c = f.calibration else { continue }
+                let safe = String(f.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+                let name = "reliability-\(safe).svg"
+                try put(name, ReliabilityDiagramPlot.svg(
+                    [("Before: softmax(z)", c.before), (String(format: "After: softmax(z / %.3f)", c.temperature), c.after)],
+                    title: "Reliability diagram — \(corpus), \(f.name), test clips"))
+                figures.append(("Reliability diagram, \(f.name)", name))
+            }
         }
         if !comparison.isEmpty {
             try put("comparison.svg", ComparisonBarChart.svg(comparison, title: "Accuracy compared with published results",

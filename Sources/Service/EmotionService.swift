@@ -10,8 +10,10 @@ import SERRecognizer
 /// Endpoints:
 /// - `POST /v1/recognize`: the audio as the raw body (any format the decoder reads) or as
 ///   `multipart/form-data` (field `file` or `audio`, or the first file part). Answers an
-///   ``SERRecognizer/EmotionPrediction`` as JSON; with `?segment=true` (optionally `&window=S&hop=S`)
-///   a ``SERRecognizer/Timeline``.
+///   ``SERRecognizer/EmotionPrediction`` as JSON: leading and trailing non-speech trimmed, long
+///   speech combined over windows (see ``SERRecognizer/EmotionRecognizer``), calibrated
+///   probabilities; a recording without speech is answered 200 with `"speech": false` and
+///   `"emotion": null`. With `?segment=true` (optionally `&window=S&hop=S`) a ``SERRecognizer/Timeline``.
 /// - `GET /healthz`: status, version, the model's labels and sample rate, limits and current load.
 ///
 /// Errors are JSON `{"error": {"code": "…", "message": "…"}}` (see ``APIError``): 400 for an empty
@@ -45,9 +47,9 @@ public final class EmotionService: Sendable {
                 logger: Logger = Logger(label: "ser.service")) throws {
         try configuration.validate()
         self.configuration = configuration
-        self.recognizer = EmotionRecognizer(
-            classifier: recognizer.classifier,
-            options: RecognizerOptions(maxDuration: configuration.maxDuration, blockFrames: recognizer.options.blockFrames))
+        var options = recognizer.options
+        options.maxDuration = configuration.maxDuration
+        self.recognizer = EmotionRecognizer(classifier: recognizer.classifier, options: options)
         self.queue = WorkQueue(workers: configuration.concurrency, queueLength: configuration.queueLength)
         self.logger = logger
     }

@@ -269,6 +269,8 @@ final class NormalizationExperimentTests: XCTestCase {
         XCTAssertEqual(report.settings["normalization"], "speaker")
         let accuracy = try XCTUnwrap(report.aggregate.accuracy?.mean)
         XCTAssertGreaterThan(accuracy, 0.9, "pitch separates the classes once levels are normalised")
+        // The baseline's report has calibration records too (temperature fitted on validation clips).
+        XCTAssertEqual(report.calibration?.pooledBefore.count, report.aggregate.pooled.count)
     }
 
     /// A run that cannot start (no corpus folder, a protocol the corpus cannot satisfy) leaves
