@@ -10,5 +10,5 @@ struct SER: AsyncParsableCommand {
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
         version: SERVersion.report,
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
-                      EvaluateCommand.self, BaselineCommand.self, DemoSignalCommand.self, EncoderCommand.self])
+                      EvaluateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self, EncoderCommand.self])
 }
