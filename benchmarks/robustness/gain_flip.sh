@@ -29,7 +29,7 @@ done
 [ -f "$MODEL" ] || { echo "model $MODEL not found" >&2; exit 2; }
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+[ -n "${KEEP_TMP:-}" ] && echo "keeping $TMP" >&2 || trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/orig"
 
 # Every audio file, sorted; N of them evenly spread; linked as 0001-<name> so names stay unique.
