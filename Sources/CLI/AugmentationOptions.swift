@@ -12,6 +12,8 @@ struct AugmentationOptions: ParsableArguments {
     var pitchShift: String = ""
     @Option(name: .customLong("noise-snr"), help: "Copies in white noise at these SNRs in dB, comma-separated (e.g. 20).")
     var noiseSNR: String = ""
+    @Option(name: .customLong("pink-noise-snr"), help: "Copies in pink noise (equal power per octave) at these SNRs in dB, comma-separated (e.g. 10).")
+    var pinkNoiseSNR: String = ""
     @Option(name: .customLong("gain"), parsing: .unconditional,
             help: "Copies at these gains in dB, comma-separated (e.g. -30,-10,10; each in -60...20); clipped to [-1, 1].")
     var gain: String = ""
@@ -33,6 +35,7 @@ struct AugmentationOptions: ParsableArguments {
         let a = WaveformAugmentation(speeds: try TrainCommand.numbers(speedPerturb, option: "--speed-perturb"),
                                      pitchShifts: try TrainCommand.numbers(pitchShift, option: "--pitch-shift"),
                                      noiseSNRs: try TrainCommand.numbers(noiseSNR, option: "--noise-snr"),
+                                     pinkNoiseSNRs: try TrainCommand.numbers(pinkNoiseSNR, option: "--pink-noise-snr"),
                                      gainsDB: try TrainCommand.numbers(gain, option: "--gain"),
                                      telephone: (telephone ? [.band] : []) + (telephoneMuLaw ? [.mulaw] : []),
                                      codecs: try Self.codecs(codec),

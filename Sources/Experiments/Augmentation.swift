@@ -58,6 +58,10 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
     /// White Gaussian noise added at this signal-to-noise ratio (dB, over the whole clip), drawn
     /// from a generator seeded by the file's content, so the copy is the same in every run.
     case noise(snrDB: Double)
+    /// Pink noise (equal power per octave, see ``ColouredNoise/pink(count:rng:)``) added at this
+    /// SNR (dB, over the whole clip), seeded by the file's content: a background closer to
+    /// babble, traffic or ventilation than white noise, whose power sits mostly above the voice.
+    case pinkNoise(snrDB: Double)
     /// Loudness changed by this many dB (samples times `10^(dB/20)`), then clipped to [-1, 1] as a
     /// recording device would clip: at +10 dB a clip peaking above 0.316 is clipped, which is part
     /// of what a loud speaker sounds like.
@@ -81,12 +85,13 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
     case padSilence(seconds: Double, noiseFloorDB: Double?)
 
     /// A short name used in cache keys and speaker groups: `speed0.9`, `noise20`, `gain-10`,
-    /// `telephone`, `telephone-mulaw`, `mp3-32k`, `reverb0.3`, `pad1`, `pad1-floor-80`.
+    /// `pink10`, `telephone`, `telephone-mulaw`, `mp3-32k`, `reverb0.3`, `pad1`, `pad1-floor-80`.
     public var tag: String {
         switch self {
         case .speed(let f): return "speed\(f)"
         case .pitch(let n): return "pitch\(Self.compact(n))"
         case .noise(let snr): return "noise\(Self.compact(snr))"
+        case .pinkNoise(let snr): return "pink\(Self.compact(snr))"
         case .gain(let db): return "gain\(Self.compact(db))"
         case .telephone(let muLaw): return muLaw ? "telephone-mulaw" : "telephone"
         case .codec(let c, let kbps): return "\(c.rawValue)-\(kbps)k"
@@ -120,6 +125,13 @@ public enum AudioPerturbation: Sendable, Hashable, CustomStringConvertible {
             let sigma = Float((power / pow(10, snr / 10)).squareRoot())
             var rng = SeededRandom(seed: seed)
             return x.map { $0 + sigma * rng.nextNormal() }
+        case .pinkNoise(let snr):
+            let power = Self.meanSquare(x)
+            guard power > 0 else { return x }
+            let sigma = Float((power / pow(10, snr / 10)).squareRoot())
+            var rng = SeededRandom.derived(seed: seed, stream: 3)
+            let n = ColouredNoise.pink(count: x.count, rng: &rng)       // [x.count], unit RMS
+            return zip(x, n).map { $0 + sigma * $1 }
         case .gain(let db):
             let g = Float(pow(10, db / 20))
             return x.map { min(1, max(-1, $0 * g)) }
@@ -223,7 +235,7 @@ public struct CodecSetting: Codable, Sendable, Hashable {
     }
 }
 
-/// Waveform augmentation of training clips: speed perturbation, pitch shift, additive noise,
+/// Waveform augmentation of training clips: speed perturbation, pitch shift, additive white or pink noise,
 /// gain, telephone band, codec round trips, reverberation and padding with silence, each setting
 /// adding one perturbed copy of every training clip. Applied after the split, to training data
 /// only; validation and test clips are never perturbed. Perturbed features are cached like the
@@ -235,6 +247,8 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
     public var pitchShifts: [Double] = []
     /// Signal-to-noise ratios in dB of added white noise, e.g. `[20]`.
     public var noiseSNRs: [Double] = []
+    /// Signal-to-noise ratios in dB of added pink noise, e.g. `[10]`.
+    public var pinkNoiseSNRs: [Double] = []
     /// Gains in dB, e.g. `[-30, -10, 10]` (each non-zero, in -60...20; clipped to [-1, 1]).
     public var gainsDB: [Double] = []
     /// Telephone channels, e.g. `[.band]`.
@@ -250,16 +264,16 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
     public var padNoiseFloorDB: Double? = nil
 
     /// No augmentation.
-    public init(speeds: [Double] = [], pitchShifts: [Double] = [], noiseSNRs: [Double] = [],
+    public init(speeds: [Double] = [], pitchShifts: [Double] = [], noiseSNRs: [Double] = [], pinkNoiseSNRs: [Double] = [],
                 gainsDB: [Double] = [], telephone: [TelephoneChannel] = [], codecs: [CodecSetting] = [],
                 reverbRT60s: [Double] = [], padSilence: [Double] = [], padNoiseFloorDB: Double? = nil) {
-        self.speeds = speeds; self.pitchShifts = pitchShifts; self.noiseSNRs = noiseSNRs
+        self.speeds = speeds; self.pitchShifts = pitchShifts; self.noiseSNRs = noiseSNRs; self.pinkNoiseSNRs = pinkNoiseSNRs
         self.gainsDB = gainsDB; self.telephone = telephone; self.codecs = codecs
         self.reverbRT60s = reverbRT60s; self.padSilence = padSilence; self.padNoiseFloorDB = padNoiseFloorDB
     }
 
     private enum CodingKeys: String, CodingKey {
-        case speeds, pitchShifts, noiseSNRs, gainsDB, telephone, codecs, reverbRT60s, padSilence, padNoiseFloorDB
+        case speeds, pitchShifts, noiseSNRs, pinkNoiseSNRs, gainsDB, telephone, codecs, reverbRT60s, padSilence, padNoiseFloorDB
     }
 
     /// Decodes; everything after `noiseSNRs` may be absent (specs written before it existed).
@@ -268,6 +282,7 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
         speeds = try c.decode([Double].self, forKey: .speeds)
         pitchShifts = try c.decodeIfPresent([Double].self, forKey: .pitchShifts) ?? []
         noiseSNRs = try c.decode([Double].self, forKey: .noiseSNRs)
+        pinkNoiseSNRs = try c.decodeIfPresent([Double].self, forKey: .pinkNoiseSNRs) ?? []
         gainsDB = try c.decodeIfPresent([Double].self, forKey: .gainsDB) ?? []
         telephone = try c.decodeIfPresent([TelephoneChannel].self, forKey: .telephone) ?? []
         codecs = try c.decodeIfPresent([CodecSetting].self, forKey: .codecs) ?? []
@@ -283,6 +298,7 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
         try c.encode(speeds, forKey: .speeds)
         if !pitchShifts.isEmpty { try c.encode(pitchShifts, forKey: .pitchShifts) }
         try c.encode(noiseSNRs, forKey: .noiseSNRs)
+        if !pinkNoiseSNRs.isEmpty { try c.encode(pinkNoiseSNRs, forKey: .pinkNoiseSNRs) }
         if !gainsDB.isEmpty { try c.encode(gainsDB, forKey: .gainsDB) }
         if !telephone.isEmpty { try c.encode(telephone, forKey: .telephone) }
         if !codecs.isEmpty { try c.encode(codecs, forKey: .codecs) }
@@ -291,12 +307,13 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
         try c.encodeIfPresent(padNoiseFloorDB, forKey: .padNoiseFloorDB)
     }
 
-    /// The perturbations: speeds, pitch shifts, noise, gains, telephone, codecs, reverberation,
+    /// The perturbations: speeds, pitch shifts, white noise, pink noise, gains, telephone, codecs, reverberation,
     /// padding.
     public var perturbations: [AudioPerturbation] {
         var all: [AudioPerturbation] = speeds.map { .speed($0) }
         all += pitchShifts.map { .pitch(semitones: $0) }
         all += noiseSNRs.map { .noise(snrDB: $0) }
+        all += pinkNoiseSNRs.map { .pinkNoise(snrDB: $0) }
         all += gainsDB.map { .gain(dB: $0) }
         all += telephone.map { .telephone(muLaw: $0 == .mulaw) }
         all += codecs.map { .codec($0.codec, kbps: $0.kbps) }
@@ -318,7 +335,7 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
         for p in pitchShifts where !(p.isFinite && p != 0 && abs(p) <= 12) {
             throw ExperimentError.invalidSetup("pitch shift \(p) semitones must be non-zero and lie in -12...12")
         }
-        for n in noiseSNRs where !n.isFinite {
+        for n in noiseSNRs + pinkNoiseSNRs where !n.isFinite {
             throw ExperimentError.invalidSetup("noise SNR \(n) dB must be finite")
         }
         for g in gainsDB where !(g >= -60 && g <= 20 && g != 0) {

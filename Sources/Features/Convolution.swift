@@ -1,5 +1,6 @@
 // Linear convolution by FFT (FFTW, double precision), for long filters such as room impulse
-// responses, where a direct loop would cost n·m multiply-adds.
+// responses, where a direct loop would cost n·m multiply-adds; pink noise shaped by FFT.
+import SERCore
 
 /// Full linear convolution of two signals through one forward FFT of each and one inverse FFT.
 public enum FFTConvolution {
@@ -24,5 +25,33 @@ public enum FFTConvolution {
         }
         inverse.execute()                                            // scaled by 1/size: the true convolution
         return (0..<count).map { Float(inverse.output[$0]) }
+    }
+}
+
+/// Coloured noise for augmentation.
+public enum ColouredNoise {
+    /// `count` samples of pink noise (power spectral density ∝ 1/f, so equal power in every
+    /// octave, as the long-term spectrum of speech babble and of many rooms' background falls):
+    /// white Gaussian noise from `rng`, transformed on a power-of-two FFT at least `count` long,
+    /// each bin k ≥ 1 scaled by `1/√k` and the DC bin removed, transformed back, cut to `count`
+    /// and scaled to unit RMS. Deterministic given the generator's state.
+    public static func pink(count: Int, rng: inout SeededRandom) -> [Float] {
+        guard count > 0 else { return [] }
+        var size = 2
+        while size < count { size *= 2 }
+        let forward = RealFFT(size: size), inverse = InverseRealFFT(size: size)
+        for i in 0..<size { forward.input[i] = Double(rng.nextNormal()) }   // [size] white noise
+        forward.execute()
+        inverse.input[0] = 0; inverse.input[1] = 0                   // no DC
+        for k in 1..<forward.bins {
+            let s = 1 / Double(k).squareRoot()
+            inverse.input[2 * k] = forward.output[2 * k] * s
+            inverse.input[2 * k + 1] = forward.output[2 * k + 1] * s
+        }
+        inverse.execute()
+        var energy = 0.0
+        for i in 0..<count { energy += inverse.output[i] * inverse.output[i] }
+        let scale = energy > 0 ? (Double(count) / energy).squareRoot() : 0
+        return (0..<count).map { Float(inverse.output[$0] * scale) }
     }
 }

@@ -160,6 +160,28 @@ final class RobustnessAugmentationTests: XCTestCase {
         XCTAssertEqual(FFTConvolution.convolve([], h), [])
     }
 
+    /// Pink noise: the SNR asked, and equal power per octave (white noise gains 3 dB per octave).
+    func testPinkNoiseHasTheAskedSNRAndEqualPowerPerOctave() throws {
+        let x = voice()
+        let y = try AudioPerturbation.pinkNoise(snrDB: 10).apply(x, sampleRate: rate, seed: 7)
+        let noise = zip(y, x).map { $0 - $1 }
+        XCTAssertEqual(dB(rms(x) / rms(noise)), 10, accuracy: 0.05)
+        XCTAssertEqual(try AudioPerturbation.pinkNoise(snrDB: 10).apply(x, sampleRate: rate, seed: 7), y)
+        XCTAssertNotEqual(try AudioPerturbation.pinkNoise(snrDB: 10).apply(x, sampleRate: rate, seed: 8), y)
+        var rng = SeededRandom(seed: 1)
+        let pink = ColouredNoise.pink(count: 4 * rate, rng: &rng)
+        XCTAssertEqual(rms(pink), 1, accuracy: 1e-4)
+        func octave(_ lo: Double) -> Double {
+            let qs = Biquad.butterworthQs(order: 4)
+            let band = Biquad.filter(pink, qs.map { Biquad.highPass(cutoff: lo, sampleRate: Double(rate), q: $0) }
+                                          + qs.map { Biquad.lowPass(cutoff: 2 * lo, sampleRate: Double(rate), q: $0) })
+            return 20 * log10(middleRMS(band))
+        }
+        let low = octave(250), mid = octave(1000), high = octave(4000)
+        XCTAssertEqual(mid - low, 0, accuracy: 1, "pink: equal power per octave")
+        XCTAssertEqual(high - low, 0, accuracy: 1.5, "pink: equal power per octave")
+    }
+
     func testPaddingAddsExactlyTheSamplesAsked() throws {
         let x = voice(seconds: 0.5)
         let y = try AudioPerturbation.padSilence(seconds: 1, noiseFloorDB: nil).apply(x, sampleRate: rate, seed: 0)
@@ -179,7 +201,7 @@ final class RobustnessAugmentationTests: XCTestCase {
 
     /// Every new perturbation: the same output twice, finite output on silence, empty stays empty.
     func testNewPerturbationsAreDeterministicAndFiniteOnSilence() throws {
-        let all: [AudioPerturbation] = [.gain(dB: -30), .gain(dB: 10), .telephone(muLaw: false), .telephone(muLaw: true),
+        let all: [AudioPerturbation] = [.pinkNoise(snrDB: 10), .gain(dB: -30), .gain(dB: 10), .telephone(muLaw: false), .telephone(muLaw: true),
                                         .codec(.mp3, kbps: 32), .codec(.opus, kbps: 16), .reverb(rt60: 0.3),
                                         .padSilence(seconds: 0.5, noiseFloorDB: nil), .padSilence(seconds: 0.5, noiseFloorDB: -80)]
         let x = voice(seconds: 1)
@@ -197,17 +219,17 @@ final class RobustnessAugmentationTests: XCTestCase {
     }
 
     func testNewSettingsValidateAndSpecsRoundTrip() throws {
-        let full = WaveformAugmentation(noiseSNRs: [20], gainsDB: [-30, -10, 10], telephone: [.band, .mulaw],
+        let full = WaveformAugmentation(noiseSNRs: [20], pinkNoiseSNRs: [10], gainsDB: [-30, -10, 10], telephone: [.band, .mulaw],
                                         codecs: [CodecSetting(.mp3), CodecSetting(.opus, kbps: 12)], reverbRT60s: [0.3, 0.6],
                                         padSilence: [1], padNoiseFloorDB: -80)
         XCTAssertNoThrow(try full.validate())
         XCTAssertEqual(full.perturbations.map(\.tag),
-                       ["noise20", "gain-30", "gain-10", "gain10", "telephone", "telephone-mulaw", "mp3-32k", "opus-12k",
+                       ["noise20", "pink10", "gain-30", "gain-10", "gain10", "telephone", "telephone-mulaw", "mp3-32k", "opus-12k",
                         "reverb0.3", "reverb0.6", "pad1-floor-80"])
         XCTAssertEqual(WaveformAugmentation(padSilence: [0.5, 1]).perturbations.map(\.tag), ["pad0.5", "pad1"])
         XCTAssertEqual(try JSONDecoder().decode(WaveformAugmentation.self, from: try JSONEncoder().encode(full)), full)
         for bad in [WaveformAugmentation(gainsDB: [0]), WaveformAugmentation(gainsDB: [30]), WaveformAugmentation(gainsDB: [.nan]),
-                    WaveformAugmentation(gainsDB: [-10, -10]), WaveformAugmentation(telephone: [.band, .band]),
+                    WaveformAugmentation(gainsDB: [-10, -10]), WaveformAugmentation(pinkNoiseSNRs: [.nan]), WaveformAugmentation(telephone: [.band, .band]),
                     WaveformAugmentation(codecs: [CodecSetting(.mp3, kbps: 4)]), WaveformAugmentation(codecs: [CodecSetting(.opus, kbps: 500)]),
                     WaveformAugmentation(reverbRT60s: [0]), WaveformAugmentation(reverbRT60s: [.infinity]),
                     WaveformAugmentation(padSilence: [-1]), WaveformAugmentation(padSilence: [.nan]),
@@ -221,7 +243,7 @@ final class RobustnessAugmentationTests: XCTestCase {
         encoder.outputFormatting = .sortedKeys
         for older in [#"{"noiseSNRs":[20],"speeds":[0.9,1.1]}"#, #"{"noiseSNRs":[],"pitchShifts":[-1,1],"speeds":[]}"#] {
             let decoded = try JSONDecoder().decode(WaveformAugmentation.self, from: Data(older.utf8))
-            XCTAssertTrue(decoded.gainsDB.isEmpty && decoded.telephone.isEmpty && decoded.codecs.isEmpty
+            XCTAssertTrue(decoded.pinkNoiseSNRs.isEmpty && decoded.gainsDB.isEmpty && decoded.telephone.isEmpty && decoded.codecs.isEmpty
                           && decoded.reverbRT60s.isEmpty && decoded.padSilence.isEmpty && decoded.padNoiseFloorDB == nil)
             XCTAssertEqual(String(decoding: try encoder.encode(decoded), as: UTF8.self), older)
         }
