@@ -110,8 +110,12 @@ public struct AudioFileFormat: Sendable, Equatable, CustomStringConvertible {
 public enum AudioEncoder {
     /// Writes interleaved `samples` (`channels` per frame) at `sampleRate` to `url`.
     /// Float samples outside [-1, 1] are clipped for integer encodings.
+    ///
+    /// `compressionLevel` (0 = highest quality ... 1 = smallest file) is passed to libsndfile's
+    /// `SFC_SET_COMPRESSION_LEVEL` with a constant bit rate (`SFC_SET_BITRATE_MODE`) before any
+    /// audio is written; see ``LossyCodec/compressionLevel(kbps:sampleRate:)`` for the bit rates.
     public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int,
-                             format: AudioFileFormat, to url: URL) throws {
+                             format: AudioFileFormat, compressionLevel: Double? = nil, to url: URL) throws {
         let path = url.path
         guard channels > 0, sampleRate > 0, samples.count % channels == 0 else {
             throw AudioError.invalidOptions(
@@ -131,6 +135,22 @@ public enum AudioEncoder {
         case .pcm8, .pcm16, .pcm24, .pcm32:
             sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         default: break
+        }
+        if var level = compressionLevel {
+            guard level.isFinite, level >= 0, level <= 1 else {
+                sf_close(h)
+                throw AudioError.invalidOptions(reason: "compression level \(level) must lie in 0...1")
+            }
+            var mode = Int32(SF_BITRATE_MODE_CONSTANT)
+            // libsndfile 1.2.0 answers 0 to the mode command even where it takes it (the file
+            // sizes follow the constant-rate formula); the level command answers SF_TRUE, and a
+            // format without a bit rate (PCM) refuses it: an error, since the caller asked for one.
+            _ = sf_command(h, Int32(SFC_SET_BITRATE_MODE), &mode, Int32(MemoryLayout<Int32>.size))
+            let levelSet = sf_command(h, Int32(SFC_SET_COMPRESSION_LEVEL), &level, Int32(MemoryLayout<Double>.size))
+            guard levelSet == SF_TRUE else {
+                sf_close(h)
+                throw AudioError.unsupportedEncoding(path: path, encoding: "libsndfile cannot set the bit rate of \(format)")
+            }
         }
         let frames = samples.count / channels
         let written = samples.withUnsafeBufferPointer { sf_writef_float(h, $0.baseAddress, sf_count_t(frames)) }

@@ -10,5 +10,6 @@ struct SER: AsyncParsableCommand {
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
         version: SERVersion.report,
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
-                      EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, DemoSignalCommand.self, EncoderCommand.self])
+                      EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self,
+                      EncoderCommand.self])
 }

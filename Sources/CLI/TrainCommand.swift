@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SERAudio
 import SERCore
 import SERCorpora
 import SERExperiments
@@ -78,6 +79,8 @@ struct TrainCommand: ParsableCommand {
           ser train --corpus emodb --data ../shared/corpora/emodb --protocol loso --normalization speaker --out runs/emodb-loso
         The same with speed-perturbed copies (0.9x, 1.1x) of every training clip:
           ser train --corpus savee --data ../shared/corpora/savee --seeds 0,1,2,3,4 --normalization speaker --speed-perturb 0.9,1.1 --out runs/savee-sp
+        With copies that sound like users' recordings (loudness, telephone, MP3/Opus, rooms, silence around):
+          ser train --corpus ravdess --data ../shared/corpora/ravdess --gain -30,-10,10 --telephone --codec mp3,opus --reverb 0.3,0.6 --pad-silence 1 --out runs/ravdess-robust
         A killed run continues with the same command plus --resume. `ser evaluate --run DIR` recomputes the report.
         """)
 
@@ -95,13 +98,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-cfe"), help: "Ablation: without the BiLSTM (CFE).") var noCFE = false
     @Flag(name: .customLong("no-gfe"), help: "Ablation: without self-attention (GFE).") var noGFE = false
     @Flag(name: .customLong("no-masking"), help: "No SpecAugment-style masking of training clips.") var noMasking = false
-    @Option(name: .customLong("speed-perturb"), help: "Augment training clips with speed-perturbed copies at these factors, comma-separated (e.g. 0.9,1.1); tempo and pitch change together.")
-    var speedPerturb: String = ""
-    @Option(name: .customLong("pitch-shift"), parsing: .unconditional,
-            help: "Augment training clips with pitch-shifted copies at these shifts in semitones, comma-separated (e.g. -1,1); the duration stays.")
-    var pitchShift: String = ""
-    @Option(name: .customLong("noise-snr"), help: "Augment training clips with copies in white noise at these SNRs in dB, comma-separated (e.g. 20).")
-    var noiseSNR: String = ""
+    @OptionGroup(title: "Waveform augmentation (each setting adds one copy of every training clip)") var augment: AugmentationOptions
     @Option(help: "Validate, select and save an exponential moving average of the weights with this decay per step (e.g. 0.995); off by default.")
     var ema: Float?
     @Flag(help: "Balanced batches: each epoch draws clips so that every (corpus, class) group weighs the same (with replacement).")
@@ -130,10 +127,7 @@ struct TrainCommand: ParsableCommand {
         if balanced { t.balancedSampling = true }
         do { try t.validate() } catch { throw ValidationError("\(error)") }
         spec.training = t
-        let augmentation = WaveformAugmentation(speeds: try Self.numbers(speedPerturb, option: "--speed-perturb"),
-                                                pitchShifts: try Self.numbers(pitchShift, option: "--pitch-shift"),
-                                                noiseSNRs: try Self.numbers(noiseSNR, option: "--noise-snr"))
-        do { try augmentation.validate() } catch { throw ValidationError("\(error)") }
+        let augmentation = try augment.augmentation()
         spec.augmentation = augmentation.isEmpty ? nil : augmentation
         var runner = ExperimentRunner(spec: spec, directory: URL(fileURLWithPath: experiment.out),
                                       cacheDirectory: URL(fileURLWithPath: experiment.cache))
