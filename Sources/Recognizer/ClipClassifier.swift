@@ -12,4 +12,12 @@ public protocol ClipClassifier: Sendable {
     var sampleRate: Int { get }
     /// One probability per label (non-negative, summing to 1) for a mono clip at ``sampleRate``.
     func probabilities(samples: [Float]) throws -> [Float]
+    /// The normalisation applied to the features before the network, reported with every
+    /// prediction (`global`, `utterance`, ...).
+    var normalization: String { get }
+}
+
+extension ClipClassifier {
+    /// Classifiers that say nothing: `global`.
+    public var normalization: String { "global" }
 }

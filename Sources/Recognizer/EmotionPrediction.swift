@@ -39,6 +39,10 @@ public struct EmotionPrediction: Codable, Sendable, Equatable {
     /// Windows classified and combined: 0 without speech, 1 for a recording whose speech fits one
     /// window, more for a longer one (see ``EmotionRecognizer``).
     public var windows: Int
+    /// The normalisation the features went through before the network (the model's:
+    /// `global` = the training set's standardiser only, `utterance` = each clip by its own
+    /// statistics first); nil in results written before it was reported.
+    public var normalization: String? = nil
 
     /// A prediction from a probability vector (`labels` and `probabilities` of equal, non-zero length).
     /// `speechDuration` defaults to `duration`.
@@ -80,7 +84,7 @@ public struct EmotionPrediction: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case source, speech, emotion, confidence, probabilities, duration, speechDuration, windows
+        case source, speech, emotion, confidence, probabilities, duration, speechDuration, windows, normalization
     }
 
     /// Writes every key, `null` for an absent emotion and confidence (and source).
@@ -94,6 +98,7 @@ public struct EmotionPrediction: Codable, Sendable, Equatable {
         try c.encode(duration, forKey: .duration)
         try c.encode(speechDuration, forKey: .speechDuration)
         try c.encode(windows, forKey: .windows)
+        try c.encodeIfPresent(normalization, forKey: .normalization)
     }
 
     /// Reads JSON written by ``encode(to:)``; JSON from before the speech fields existed reads as
@@ -108,5 +113,6 @@ public struct EmotionPrediction: Codable, Sendable, Equatable {
         speech = try c.decodeIfPresent(Bool.self, forKey: .speech) ?? (emotion != nil)
         speechDuration = try c.decodeIfPresent(Double.self, forKey: .speechDuration) ?? (speech ? duration : 0)
         windows = try c.decodeIfPresent(Int.self, forKey: .windows) ?? (speech ? 1 : 0)
+        normalization = try c.decodeIfPresent(String.self, forKey: .normalization)
     }
 }

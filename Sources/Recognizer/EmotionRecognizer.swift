@@ -251,6 +251,12 @@ public struct EmotionRecognizer: Sendable {
     /// One prediction for a whole recording (at the classifier's rate): see the type's
     /// documentation for the trimming and the combination of windows.
     private func classify(_ samples: [Float], source: String) throws -> EmotionPrediction {
+        var p = try classifyUnlabelled(samples, source: source)
+        if p.speech { p.normalization = classifier.normalization }
+        return p
+    }
+
+    private func classifyUnlabelled(_ samples: [Float], source: String) throws -> EmotionPrediction {
         guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
         let rate = Double(classifier.sampleRate)
         let duration = Double(samples.count) / rate

@@ -32,6 +32,12 @@ public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
         pool = [(try ClipFeaturizer(config: model.featureConfig), try model.makeModel())]
     }
 
+    /// The model's per-clip normalisation (`global`, `utterance`; a model trained with `speaker`
+    /// normalisation treats each clip it classifies as its own speaker, i.e. `utterance`).
+    public var normalization: String {
+        model.normalization == .speaker ? "utterance (model trained with speaker normalisation)" : model.normalization.rawValue
+    }
+
     /// Class probabilities of a mono clip at ``sampleRate``.
     public func probabilities(samples: [Float]) throws -> [Float] {
         let worker = try borrow()
