@@ -1,4 +1,5 @@
 import Foundation
+import SEREncoder
 import SERAudio
 import SERCore
 import SERRecognizer
@@ -151,11 +152,12 @@ final class WholeRecordingTests: XCTestCase {
 
     // MARK: - With the bundled model
 
-    static var defaultModel: URL { SharedData.packageRoot.appendingPathComponent("models/default.safetensors") }
+    /// The bundled hand-made model: it needs no encoder download, so these tests run on a fresh clone.
+    static var defaultModel: URL { SharedData.packageRoot.appendingPathComponent("models/handmade.safetensors") }
 
     func testBundledModelIgnoresSilencePaddingAndSaysNoSpeechForSilence() throws {
         guard FileManager.default.fileExists(atPath: Self.defaultModel.path) else {
-            throw XCTSkip("models/default.safetensors is absent")
+            throw XCTSkip("models/handmade.safetensors is absent")
         }
         let classifier = try STACNNClassifier(contentsOf: Self.defaultModel)
         let recognizer = EmotionRecognizer(classifier: classifier)
@@ -193,7 +195,7 @@ final class WholeRecordingTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: ser.path) else {
             throw XCTSkip("no .build/debug/ser (run `swift build --build-tests` first)")
         }
-        guard FileManager.default.fileExists(atPath: Self.defaultModel.path) else { throw XCTSkip("models/default.safetensors is absent") }
+        guard FileManager.default.fileExists(atPath: Self.defaultModel.path) else { throw XCTSkip("models/handmade.safetensors is absent") }
         let dir = try SharedData.temporaryDirectory("predict-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let silent = dir.appendingPathComponent("silent.wav"), voice = dir.appendingPathComponent("voice.wav")
@@ -237,5 +239,26 @@ final class WholeRecordingTests: XCTestCase {
         let table = try run([silent.path])
         XCTAssertEqual(table.status, 0)
         XCTAssertTrue(table.out.contains("(no speech)"), table.out)
+    }
+
+    /// The bundled default model (Whisper-base encoder + STA-CNN head) loads and classifies, when
+    /// the encoder is installed (`ser encoder install base`); otherwise the test says so and skips.
+    func testBundledEncoderModelRunsWhenTheEncoderIsInstalled() throws {
+        let url = SharedData.packageRoot.appendingPathComponent("models/default.safetensors")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("models/default.safetensors is absent") }
+        let classifier: STACNNClassifier
+        do { classifier = try STACNNClassifier(contentsOf: url) } catch let e as EncoderError {
+            guard case .notInstalled = e else { throw e }
+            throw XCTSkip("the default model's encoder is not installed (\(e))")
+        }
+        XCTAssertEqual(classifier.sampleRate, 16_000)
+        XCTAssertEqual(classifier.labels, ["neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised"])
+        let recognizer = EmotionRecognizer(classifier: classifier)
+        let p = try recognizer.recognize(samples: Voice.signal(seconds: 2, rate: 16_000), sampleRate: 16_000)
+        XCTAssertTrue(p.speech)
+        XCTAssertEqual(p.probabilityVector.reduce(0, +), 1, accuracy: 1e-4)
+        XCTAssertEqual(p.normalization, "global")
+        let silent = try recognizer.recognize(samples: [Float](repeating: 0, count: 32_000), sampleRate: 16_000)
+        XCTAssertFalse(silent.speech)
     }
 }
