@@ -14,20 +14,13 @@ struct CalibrateCommand: ParsableCommand {
         rewritten report gives the expected calibration error on the test clips before and after.
         """)
 
-    @Option(name: .customLong("run"), help: "Run folder written by `ser train`.") var runFolder: String
-    @Option(help: "Feature cache folder.") var cache: String = ".cache/features"
-    @Flag(help: "No progress bars.") var quiet = false
+    @OptionGroup var folder: RunFolderOptions
 
     func run() throws {
-        let dir = URL(fileURLWithPath: runFolder)
-        let specURL = dir.appendingPathComponent("spec.json")
-        guard let data = try? Data(contentsOf: specURL) else { throw ValidationError("\(specURL.path): not found; is \(runFolder) a run folder?") }
-        let spec = try JSONDecoder().decode(ExperimentSpec.self, from: data)
-        var runner = ExperimentRunner(spec: spec, directory: dir, cacheDirectory: URL(fileURLWithPath: cache))
-        runner.progress = !quiet
+        let runner = try folder.runner()
         _ = try runner.calibrate()
         let report = try runner.evaluate()
-        print(report.summaryLine(directory: runFolder))
+        print(report.summaryLine(directory: folder.runFolder))
         if let c = report.calibration {
             print(String(format: "expected calibration error on the test clips (pooled): %.4f before, %.4f after temperature scaling",
                          c.pooledBefore.ece, c.pooledAfter.ece))

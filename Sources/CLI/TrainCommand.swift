@@ -153,18 +153,28 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate the best model of every fold of a run on its test set and rewrite the report (Markdown, JSON, SVG).")
 
+    @OptionGroup var folder: RunFolderOptions
+
+    func run() throws {
+        let report = try folder.runner().evaluate()
+        print(report.summaryLine(directory: folder.runFolder))
+    }
+}
+
+/// The options of the commands that work on a finished run folder (`evaluate`, `calibrate`).
+struct RunFolderOptions: ParsableArguments {
     @Option(name: .customLong("run"), help: "Run folder written by `ser train`.") var runFolder: String
     @Option(help: "Feature cache folder.") var cache: String = ".cache/features"
     @Flag(help: "No progress bars.") var quiet = false
 
-    func run() throws {
+    /// The runner of the run in ``runFolder``, from its `spec.json`.
+    func runner() throws -> ExperimentRunner {
         let dir = URL(fileURLWithPath: runFolder)
         let specURL = dir.appendingPathComponent("spec.json")
         guard let data = try? Data(contentsOf: specURL) else { throw ValidationError("\(specURL.path): not found; is \(runFolder) a run folder?") }
         let spec = try JSONDecoder().decode(ExperimentSpec.self, from: data)
         var runner = ExperimentRunner(spec: spec, directory: dir, cacheDirectory: URL(fileURLWithPath: cache))
         runner.progress = !quiet
-        let report = try runner.evaluate()
-        print(report.summaryLine(directory: runFolder))
+        return runner
     }
 }

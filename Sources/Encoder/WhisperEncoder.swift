@@ -344,15 +344,15 @@ public final class WhisperWorkspace {
     let config: WhisperConfig
     /// The log-mel front end (owns FFT buffers).
     let frontEnd: WhisperLogMel
-    let mel = Buffer()      // [T, nMels]
-    let col = Buffer()      // [T, 3 * max(nMels, d)] im2col
-    let h = Buffer()        // [T, d] conv1 output
-    let x = Buffer()        // [T', d] residual stream
-    let ln = Buffer()       // [T', d] LayerNorm output
-    let qkv = Buffer()      // [T', 3d]
-    let scores = Buffer()   // [T', T'] one head's attention
-    let attn = Buffer()     // [T', d] concatenated heads
-    let mlp = Buffer()      // [T', 4d]
+    let mel = Scratch()      // [T, nMels]
+    let col = Scratch()      // [T, 3 * max(nMels, d)] im2col
+    let h = Scratch()        // [T, d] conv1 output
+    let x = Scratch()        // [T', d] residual stream
+    let ln = Scratch()       // [T', d] LayerNorm output
+    let qkv = Scratch()      // [T', 3d]
+    let scores = Scratch()   // [T', T'] one head's attention
+    let attn = Scratch()     // [T', d] concatenated heads
+    let mlp = Scratch()      // [T', 4d]
 
     init(config: WhisperConfig) {
         self.config = config
@@ -373,16 +373,4 @@ public final class WhisperWorkspace {
         mlp.reserve(t2 * 4 * d)
     }
 
-    /// A growable float buffer (contents not kept when it grows).
-    final class Buffer {
-        private(set) var p: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
-        private(set) var capacity = 1
-        deinit { p.deallocate() }
-        func reserve(_ n: Int) {
-            guard n > capacity else { return }
-            p.deallocate()
-            capacity = Swift.max(n, capacity * 3 / 2)
-            p = .allocate(capacity: capacity)
-        }
-    }
 }

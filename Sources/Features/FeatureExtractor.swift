@@ -440,15 +440,18 @@ func quickSelect(_ a: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
     return a[k]
 }
 
-/// A growable raw float buffer (no initialisation cost, no copy-on-write checks).
-final class Scratch {
-    private(set) var p: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
-    private(set) var capacity = 1
+/// A growable raw float buffer (no initialisation cost, no copy-on-write checks), for the scratch
+/// memory of the feature extractors and the encoder. Not thread-safe: one owner at a time.
+public final class Scratch {
+    public private(set) var p: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    public private(set) var capacity = 1
+
+    public init() {}
 
     deinit { p.deallocate() }
 
     /// Ensures room for `n` floats (contents are not preserved when growing).
-    func reserve(_ n: Int) {
+    public func reserve(_ n: Int) {
         guard n > capacity else { return }
         p.deallocate()
         capacity = Swift.max(n, capacity * 3 / 2)

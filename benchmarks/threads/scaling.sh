@@ -12,8 +12,9 @@ SER="${SER:-.build/release/ser}"
 [ -x "$SER" ] || make build >&2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/clips"; i=0
-find "$corpus" -type f \( -name '*.flac' -o -name '*.wav' \) | sort | head -n "$n" | while read -r f; do
-  i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done
+find "$corpus" -type f \( -name '*.flac' -o -name '*.wav' \) | sort > "$tmp/all"
+head -n "$n" "$tmp/all" > "$tmp/list"                   # (not a pipe: head would end it early under pipefail)
+while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 "$SER" --version; echo "clips: $(ls "$tmp/clips" | wc -l) from $corpus, $(nproc) cores"
 now() { date +%s.%N; }
 for r in $(seq "$rounds"); do
