@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERAudio", "SERCore", "SERCorpora", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/ExperimentsTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
-        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SEREncoder", "SERTestSupport"],
+        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
                     dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",

@@ -32,11 +32,12 @@ func defaultModelCandidates(name: String = "default") -> [String] {
 }
 
 /// The bundled models `--model` accepts by name (see models/README.md).
-let bundledModelNames = ["default", "handmade"]
+let bundledModelNames = ["default", "handmade", "session"]
 
 /// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, a bundled
 /// model by name (`default`: Whisper-base encoder + STA-CNN head; `handmade`: STA-CNN on the
-/// paper's hand-made features, no encoder), or the default model.
+/// paper's hand-made features, no encoder; `session`: the encoder model trained with speaker
+/// normalisation, for `--session`), or the default model.
 func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
     var name = "default"
     if let modelPath {

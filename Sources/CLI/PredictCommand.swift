@@ -52,6 +52,9 @@ struct PredictCommand: ParsableCommand {
     var svg: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int = Parallel.cores
     @Option(name: .customLong("max-duration"), help: "Refuse recordings longer than this (seconds).") var maxDuration: Double?
+    @Flag(help: ArgumentHelp("Session adaptation: the inputs are recordings of one voice; z-score every clip's features with the statistics of all of them.",
+                             discussion: "Needs a model trained with --normalization speaker; without --model, the bundled `session` model. The output names the normalisation."))
+    var session = false
     @Flag(help: "No progress bar.") var quiet = false
 
     /// One input to recognise.
@@ -95,11 +98,24 @@ struct PredictCommand: ParsableCommand {
                 failures.append((input, "\(error)"))
             }
         }
-        let classifier = try loadClassifier(modelPath: model)
+        let stdinData: Data? = jobs.contains { $0.url == nil } ? (FileHandle.standardInput.readDataToEndOfFile()) : nil
+        var classifier = try loadClassifier(modelPath: model ?? (session ? "session" : nil))
+        if session {
+            guard let base = classifier as? STACNNClassifier else { throw ValidationError("--session needs an STA-CNN model file") }
+            // The session's statistics, over every input that decodes (one that does not is
+            // reported below, when it is classified).
+            let audio = AudioOptions(sampleRate: base.sampleRate, maxDuration: maxDuration)
+            var clips: [[Float]] = []
+            for job in jobs {
+                if let url = job.url { if let c = try? AudioDecoder.load(contentsOf: url, options: audio) { clips.append(c.samples) } }
+                else if let data = stdinData, let c = try? AudioDecoder.load(data: data, name: "<stdin>", options: audio) { clips.append(c.samples) }
+            }
+            guard !clips.isEmpty else { throw ValidationError("--session: none of the inputs could be decoded") }
+            classifier = try SessionClassifier(base: base, clips: clips)
+        }
         let recognizer = EmotionRecognizer(classifier: classifier, options: RecognizerOptions(
             maxDuration: maxDuration, trimSilence: !keepSilence, window: window, hop: hop, margin: margin))
         let options = SegmentOptions(window: window, hop: hop, skipSilence: !keepSilence)
-        let stdinData: Data? = jobs.contains { $0.url == nil } ? (FileHandle.standardInput.readDataToEndOfFile()) : nil
 
         let workers = max(1, min(threads, jobs.count))
         if workers > 1 { BLAS.setThreads(1) }

@@ -19,6 +19,8 @@ public enum RecognizerError: Error, CustomStringConvertible, Sendable, Equatable
     case invalidOutput(source: String, reason: String)
     /// Recognizer or segmentation options that cannot be used.
     case invalidOptions(reason: String)
+    /// Session adaptation was asked of a model that cannot use it.
+    case sessionUnsupported(String)
 
     /// One line naming the source and the reason.
     public var description: String {
@@ -32,6 +34,7 @@ public enum RecognizerError: Error, CustomStringConvertible, Sendable, Equatable
         case let .classifier(source, reason): return "\(source): the classifier failed: \(reason)"
         case let .invalidOutput(source, reason): return "\(source): the classifier returned an invalid output: \(reason)"
         case let .invalidOptions(reason): return "invalid recognizer options: \(reason)"
+        case let .sessionUnsupported(reason): return "session adaptation is not possible: \(reason)"
         }
     }
 

@@ -50,7 +50,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
             case .empty: return APIError(status: 400, code: "empty_audio", message: e.description)
             case .tooLong: return APIError(status: 413, code: "audio_too_long", message: e.description)
             case .nonFiniteSample, .invalidSampleRate: return APIError(status: 400, code: "bad_audio", message: e.description)
-            case .invalidOptions: return APIError(status: 400, code: "invalid_parameter", message: e.description)
+            case .invalidOptions, .sessionUnsupported: return APIError(status: 400, code: "invalid_parameter", message: e.description)
             case .classifier, .invalidOutput: return APIError(status: 500, code: "inference_failed", message: e.description)
             }
         case let e as AudioError: return from(audio: e, body: body)
