@@ -112,6 +112,10 @@ struct PredictCommand: ParsableCommand {
             }
             guard !clips.isEmpty else { throw ValidationError("--session: none of the inputs could be decoded") }
             classifier = try SessionClassifier(base: base, clips: clips)
+        } else if let base = classifier as? STACNNClassifier, base.adaptsToSessions {
+            FileHandle.standardError.write(Data(("warning: this model was trained with speaker normalisation; without --session "
+                + "each file is normalised by its own statistics alone, which it was not trained for (much lower accuracy). "
+                + "Give several recordings of one voice with --session.\n").utf8))
         }
         let recognizer = EmotionRecognizer(classifier: classifier, options: RecognizerOptions(
             maxDuration: maxDuration, trimSilence: !keepSilence, window: window, hop: hop, margin: margin))
