@@ -66,12 +66,7 @@ extension ExperimentRunner {
         let table = try clipTable(folds.flatMap(\.validation), labels: corpus.labels)
         var out: [(String, Double)] = []
         for fold in folds {
-            let foldDir = directory.appendingPathComponent(fold.name)
-            let url = foldDir.appendingPathComponent("model.safetensors")
-            guard FileManager.default.fileExists(atPath: foldDir.appendingPathComponent("result.json").path),
-                  FileManager.default.fileExists(atPath: url.path) else {
-                log("\(fold.name): training not finished, skipped"); continue
-            }
+            guard let url = finishedModel(fold) else { continue }
             var saved = try SavedModel.read(from: url)
             let validation = table.clips(fold.validation)
             let z = try Evaluation.logits(try saved.makeModel(), validation.features.map(saved.standardizer.applied(to:)))

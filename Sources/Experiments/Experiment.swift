@@ -314,6 +314,20 @@ public struct ExperimentRunner {
 }
 
 extension ExperimentRunner {
+    /// `<fold>/model.safetensors` of a fold whose training has finished, or nil (logged as skipped).
+    /// `result.json` is written only once a fold's training has finished: an interrupted fold's
+    /// best-so-far model is not a result.
+    func finishedModel(_ fold: ResolvedFold) -> URL? {
+        let foldDir = directory.appendingPathComponent(fold.name)
+        let modelURL = foldDir.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: foldDir.appendingPathComponent("result.json").path),
+              FileManager.default.fileExists(atPath: modelURL.path) else {
+            log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)")
+            return nil
+        }
+        return modelURL
+    }
+
     /// Re-evaluates the best model (`<fold>/model.safetensors`) of every finished fold on its test
     /// set and rewrites the report; unfinished folds are skipped with a log line.
     public func evaluate() throws -> ExperimentReport {
@@ -324,13 +338,7 @@ extension ExperimentRunner {
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
-            let modelURL = foldDir.appendingPathComponent("model.safetensors")
-            // result.json is written only once a fold's training has finished: an interrupted
-            // fold's best-so-far model is not a result.
-            guard FileManager.default.fileExists(atPath: foldDir.appendingPathComponent("result.json").path),
-                  FileManager.default.fileExists(atPath: modelURL.path) else {
-                log("\(fold.name): training not finished, skipped (continue it with `ser train ... --resume`)"); continue
-            }
+            guard let modelURL = finishedModel(fold) else { continue }
             let saved = try SavedModel.read(from: modelURL)
             let test = table.clips(fold.test)
             let (_, calibration, predicted) = try Self.testWithCalibration(saved, test, labels: corpus.labels)
