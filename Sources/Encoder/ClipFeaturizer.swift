@@ -28,6 +28,9 @@ public final class ClipFeaturizer {
     private let encoder: WhisperEncoder?
     private let workspace: WhisperWorkspace?
     private var handmadeOut = Tensor(shape: [0, 0])
+    /// First row of each hand-made block in the extractor's matrix (which stacks them in the same
+    /// relative order).
+    private let handmadeRows: [FeatureBlock: Int]
 
     /// A featurizer for `config` (validated first). Loads the encoder's weights on first use in
     /// this process.
@@ -37,7 +40,11 @@ public final class ClipFeaturizer {
     public init(config: FeatureConfig, store: EncoderStore = .shared) throws {
         try config.validate()
         self.config = config
-        handmade = config.hasHandmadeBlocks ? FeatureExtractor(config: config.handmadeOnly) : nil
+        let hm = config.handmadeOnly
+        handmade = config.hasHandmadeBlocks ? FeatureExtractor(config: hm) : nil
+        var rows: [FeatureBlock: Int] = [:], row = 0
+        for b in hm.blocks { rows[b] = row; row += hm.channels(of: b) }
+        handmadeRows = rows
         if config.blocks.contains(.encoder), let e = config.encoder {
             let enc = try store.encoder(e.model)
             guard enc.config.nState == e.width, enc.config.nLayer + 1 == e.states else {
@@ -96,8 +103,7 @@ public final class ClipFeaturizer {
                         }
                     }
                 } else {
-                    // The extractor stacks the hand-made blocks in the same relative order.
-                    let hmRow = handmadeRow(of: block)
+                    let hmRow = handmadeRows[block] ?? 0
                     handmadeOut.data.withUnsafeBufferPointer { h in
                         dst.update(from: h.baseAddress! + hmRow * t, count: rows * t)
                     }
@@ -106,17 +112,6 @@ public final class ClipFeaturizer {
             }
         }
         return out
-    }
-
-    /// First row of `block` in the hand-made extractor's matrix.
-    private func handmadeRow(of block: FeatureBlock) -> Int {
-        let hm = config.handmadeOnly
-        var row = 0
-        for b in hm.blocks {
-            if b == block { return row }
-            row += hm.channels(of: b)
-        }
-        return row
     }
 
     /// The selected hidden state(s) of the whole clip, `[T', d]`, encoding 30 s pieces in turn.

@@ -41,12 +41,9 @@ public struct RecognizerOptions: Sendable, Equatable {
 
     /// Throws ``RecognizerError/invalidOptions(reason:)`` for unusable values.
     public func validate() throws {
-        guard window > 0, window.isFinite else { throw RecognizerError.invalidOptions(reason: "window must be positive (got \(window))") }
-        guard hop > 0, hop.isFinite, hop <= window else {
-            throw RecognizerError.invalidOptions(reason: "hop must be positive and at most the window (got \(hop))")
-        }
+        // Window, hop and detector: the same rules as the timeline's.
+        try SegmentOptions(window: window, hop: hop, voiceActivity: voiceActivity).validate()
         guard margin >= 0, margin.isFinite else { throw RecognizerError.invalidOptions(reason: "margin must be >= 0 s (got \(margin))") }
-        try voiceActivity.validate()
     }
 }
 
