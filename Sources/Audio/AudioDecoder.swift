@@ -37,14 +37,12 @@ public enum AudioDecoder {
     /// Decodes a whole file to a mono clip (see ``AudioBackend`` for the decoder, then soxr HQ to
     /// `options.sampleRate`).
     public static func load(contentsOf url: URL, options: AudioOptions = .init()) throws -> AudioClip {
-        let (file, wav) = try PCMSourceOpener.open(url: url, backend: options.backend)
-        return try collect(file, wav: wav, options: options)
+        return try collect(try PCMSourceOpener.openChecked(url: url, backend: options.backend), options: options)
     }
 
     /// Decodes an audio file held in memory (an HTTP upload, stdin); `name` is used in errors.
     public static func load(data: Data, name: String = "<memory>", options: AudioOptions = .init()) throws -> AudioClip {
-        let (file, wav) = try PCMSourceOpener.open(data: data, name: name, backend: options.backend)
-        return try collect(file, wav: wav, options: options)
+        return try collect(try PCMSourceOpener.openChecked(data: data, name: name, backend: options.backend), options: options)
     }
 
     /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
@@ -63,16 +61,14 @@ public enum AudioDecoder {
     @discardableResult
     public static func stream(contentsOf url: URL, options: AudioOptions = .init(),
                               _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
-        let (file, wav) = try PCMSourceOpener.open(url: url, backend: options.backend)
-        return try run(file, wav: wav, options: options, body)
+        return try run(try PCMSourceOpener.openChecked(url: url, backend: options.backend), options: options, body)
     }
 
     /// ``stream(contentsOf:options:_:)`` for bytes in memory; `name` is used in errors.
     @discardableResult
     public static func stream(data: Data, name: String = "<memory>", options: AudioOptions = .init(),
                               _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
-        let (file, wav) = try PCMSourceOpener.open(data: data, name: name, backend: options.backend)
-        return try run(file, wav: wav, options: options, body)
+        return try run(try PCMSourceOpener.openChecked(data: data, name: name, backend: options.backend), options: options, body)
     }
 
     /// Decodes every channel at the file's own rate, interleaved [frames * channels], before the
@@ -81,10 +77,12 @@ public enum AudioDecoder {
     public static func loadInterleaved(contentsOf url: URL, backend: AudioBackend = .automatic) throws
         -> (info: AudioInfo, samples: [Float]) {
         let options = AudioOptions(sampleRate: nil, backend: backend)
-        let (file, wav) = try PCMSourceOpener.open(url: url, backend: backend)
+        let opened = try PCMSourceOpener.openChecked(url: url, backend: backend)
         var samples: [Float] = []
-        if let frames = file.headerFrames, frames < Int64(Int32.max) { samples.reserveCapacity(Int(frames) * file.channels) }
-        let info = try run(file, wav: wav, options: options, interleaved: true) { samples.append(contentsOf: $0) }
+        if let frames = opened.source.headerFrames {
+            samples.reserveCapacity(Int(min(frames, maxReservedFrames)) * max(1, min(opened.source.channels, AudioLimits.channels.upperBound)))
+        }
+        let info = try run(opened, options: options, interleaved: true) { samples.append(contentsOf: $0) }
         return (info, samples)
     }
 
@@ -100,15 +98,21 @@ public enum AudioDecoder {
 
     // MARK: - Pipeline
 
-    private static func collect(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions) throws -> AudioClip {
+    /// Most frames reserved up front from a header's length (2^22, about 4 minutes at 16 kHz):
+    /// longer clips grow the buffer as they decode, so a header that overstates the length
+    /// cannot reserve memory the file does not fill.
+    static let maxReservedFrames: Int64 = 1 << 22
+
+    private static func collect(_ opened: OpenedSource, options: AudioOptions) throws -> AudioClip {
         var samples: [Float] = []
+        let file = opened.source
         let rate = file.sampleRate
-        if let frames = file.headerFrames, frames < Int64(Int32.max) {
-            let target = options.sampleRate ?? rate
-            samples.reserveCapacity(target == rate || rate <= 0 ? Int(frames)
+        if let frames = file.headerFrames.map({ min($0, maxReservedFrames) }), AudioLimits.sampleRates.contains(rate),
+           let target = options.sampleRate ?? Optional(rate), AudioLimits.sampleRates.contains(target) {
+            samples.reserveCapacity(target == rate ? Int(frames)
                                     : Resampler.outputLength(inputFrames: Int(frames), from: rate, to: target))
         }
-        let info = try run(file, wav: wav, options: options) { samples.append(contentsOf: $0) }
+        let info = try run(opened, options: options) { samples.append(contentsOf: $0) }
         return AudioClip(samples: samples, sampleRate: options.sampleRate ?? info.sampleRate,
                          sourceSampleRate: info.sampleRate, sourceChannels: info.channels)
     }
@@ -117,20 +121,37 @@ public enum AudioDecoder {
         guard options.blockFrames > 0 else {
             throw AudioError.invalidOptions(reason: "blockFrames must be positive (got \(options.blockFrames))")
         }
-        if let sr = options.sampleRate, sr <= 0 {
-            throw AudioError.invalidOptions(reason: "sampleRate must be positive (got \(sr))")
+        if let sr = options.sampleRate, !AudioLimits.sampleRates.contains(sr) {
+            throw AudioError.invalidOptions(
+                reason: "sampleRate \(sr) Hz is out of range (allowed: \(AudioLimits.text(AudioLimits.sampleRates, unit: "Hz")))")
         }
         if let limit = options.maxDuration, !(limit >= 0) {
             throw AudioError.invalidOptions(reason: "maxDuration must be a non-negative number (got \(limit))")
         }
     }
 
-    /// Header checks before decoding: declared-vs-present WAV data, zero frames, duration limit.
-    private static func checkHeader(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions) throws {
+    /// Header checks before anything is allocated: rate, channels and (WAV) bits per sample in
+    /// ``AudioLimits``, declared-vs-present data (WAV, and the containers ``DeclaredLength``
+    /// reads), an Ogg stream's end, zero frames, duration limit.
+    private static func checkHeader(_ opened: OpenedSource, options: AudioOptions) throws {
+        let file = opened.source, wav = opened.wav
         let path = file.path
+        let rate = file.sampleRate, channels = file.channels
+        guard AudioLimits.sampleRates.contains(rate) else {
+            throw AudioError.outOfRange(path: path, field: "sample rate", value: "\(rate) Hz",
+                                        allowed: AudioLimits.text(AudioLimits.sampleRates, unit: "Hz"))
+        }
+        guard AudioLimits.channels.contains(channels) else {
+            throw AudioError.outOfRange(path: path, field: "channel count", value: "\(channels)",
+                                        allowed: AudioLimits.text(AudioLimits.channels))
+        }
         if file.isWAV, let cut = wav?.truncation {
             throw AudioError.truncated(path: path, expectedFrames: cut.declared, availableFrames: cut.present)
         }
+        if let d = opened.declared, let present = d.presentFrames, present < d.frames {
+            throw AudioError.truncated(path: path, expectedFrames: d.frames, availableFrames: present)
+        }
+        if let why = opened.oggProblem { throw AudioError.truncatedStream(path: path, reason: why) }
         if file.headerFrames == 0 { throw AudioError.empty(path: path) }
         if let limit = options.maxDuration, let frames = file.headerFrames {
             let d = Double(frames) / Double(file.sampleRate)
@@ -140,16 +161,17 @@ public enum AudioDecoder {
 
     /// The pipeline; `interleaved` hands `body` the decoded frames of every channel instead of
     /// the mono mix (only with `options.sampleRate == nil`).
-    private static func run(_ file: PCMSource, wav: WAVHeader?, options: AudioOptions, interleaved keepChannels: Bool = false,
+    private static func run(_ opened: OpenedSource, options: AudioOptions, interleaved keepChannels: Bool = false,
                             _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> AudioInfo {
         try validate(options)
+        let file = opened.source
         let path = file.path
         let channels = file.channels
         let rate = file.sampleRate
         guard channels > 0, rate > 0 else {
             throw AudioError.notAudio(path: path, reason: "header declares \(channels) channels at \(rate) Hz")
         }
-        try checkHeader(file, wav: wav, options: options)
+        try checkHeader(opened, options: options)
 
         let resampler: Resampler? = keepChannels ? nil : try options.sampleRate.flatMap { $0 == rate ? nil : try Resampler(from: rate, to: $0) }
         let block = options.blockFrames
@@ -163,8 +185,13 @@ public enum AudioDecoder {
         while true {
             let n = try file.read(into: interleaved.baseAddress!, frames: block)
             if n <= 0 { break }
-            if let bad = firstNonFinite(UnsafeBufferPointer(rebasing: interleaved[0..<(n * channels)])) {
-                throw AudioError.nonFiniteSample(path: path, frame: decoded + Int64(bad / channels), channel: bad % channels)
+            if let bad = firstOutOfRange(UnsafeBufferPointer(rebasing: interleaved[0..<(n * channels)])) {
+                let v = interleaved[bad]
+                if !v.isFinite {
+                    throw AudioError.nonFiniteSample(path: path, frame: decoded + Int64(bad / channels), channel: bad % channels)
+                }
+                throw AudioError.outOfRange(path: path, field: "sample value", value: "\(v) at frame \(decoded + Int64(bad / channels)), channel \(bad % channels)",
+                                            allowed: "magnitude ≤ \(Int(AudioLimits.maxSampleMagnitude))")
             }
             decoded += Int64(n)
             if let limit = options.maxDuration, Double(decoded) / Double(rate) > limit {
@@ -193,6 +220,10 @@ public enum AudioDecoder {
         if let h = header, decoded < h {
             throw AudioError.truncated(path: path, expectedFrames: h, availableFrames: decoded)
         }
+        // libsndfile shortens its own count to the frames present; the container's count stays.
+        if let d = opened.declared, decoded < d.frames {
+            throw AudioError.truncated(path: path, expectedFrames: d.frames, availableFrames: decoded)
+        }
         if decoded == 0 { throw AudioError.empty(path: path) }
         if let resampler {
             try resampler.finish(into: &out)
@@ -205,13 +236,58 @@ public enum AudioDecoder {
 
     /// Index of the first NaN or infinite value.
     static func firstNonFinite(_ x: UnsafeBufferPointer<Float>) -> Int? {
-        // Fast path: the largest |bit pattern| is below infinity's iff every value is finite.
+        firstAbove(x, limitBits: Float.infinity.bitPattern)
+    }
+
+    /// Index of the first NaN or infinite value of `x` (one vectorised pass when there is none).
+    public static func firstNonFinite(_ x: [Float]) -> Int? {
+        x.withUnsafeBufferPointer { firstNonFinite($0) }
+    }
+
+    /// Index of the first value that is NaN, infinite or larger in magnitude than
+    /// ``AudioLimits/maxSampleMagnitude``.
+    static func firstOutOfRange(_ x: UnsafeBufferPointer<Float>) -> Int? {
+        firstAbove(x, limitBits: AudioLimits.maxSampleMagnitude.bitPattern &+ 1)
+    }
+
+    /// Index of the first value whose |bit pattern| is at least `limitBits`. For non-negative
+    /// floats the bit patterns order as the values do, and NaN and infinity lie above every
+    /// finite value, so one integer maximum tests magnitude and finiteness together.
+    private static func firstAbove(_ x: UnsafeBufferPointer<Float>, limitBits: UInt32) -> Int? {
         // An integer maximum has no ordering constraint, so the loop vectorises (a float sum
         // would be one long dependency chain, about 4 cycles per sample).
         var m: UInt32 = 0
         for v in x { m = Swift.max(m, v.bitPattern & 0x7fff_ffff) }
-        if m < Float.infinity.bitPattern { return nil }
-        return x.firstIndex { !$0.isFinite }
+        if m < limitBits { return nil }
+        return x.firstIndex { $0.bitPattern & 0x7fff_ffff >= limitBits }
+    }
+
+    /// Bits per sample of PCM and float WAV against ``AudioLimits`` and the block align, checked
+    /// when the file is opened (before libsndfile reads it); other
+    /// codecs (ADPCM, GSM, µ-law…) are left to libsndfile, which knows their layouts.
+    static func checkBits(_ wav: WAVHeader, path: String) throws {
+        guard let tag = wav.effectiveFormatTag, wav.channels > 0 else { return }
+        let bits = wav.bitsPerSample
+        switch tag {
+        case 1:
+            guard AudioLimits.pcmBits.contains(bits) else {
+                throw AudioError.outOfRange(path: path, field: "bits per sample", value: "\(bits)",
+                                            allowed: AudioLimits.text(AudioLimits.pcmBits) + " for PCM")
+            }
+        case 3:
+            guard AudioLimits.floatBits.contains(bits) else {
+                throw AudioError.outOfRange(path: path, field: "bits per sample", value: "\(bits)", allowed: "32 or 64 for IEEE float")
+            }
+        default: return
+        }
+        let expected = wav.channels * ((bits + 7) / 8)
+        guard wav.blockAlign == expected else {
+            throw AudioError.outOfRange(path: path, field: "block align", value: "\(wav.blockAlign) bytes",
+                                        allowed: "\(expected) (\(wav.channels) channels × \((bits + 7) / 8) bytes for \(bits) bits)")
+        }
+        if wav.formatTag == 0xFFFE, wav.validBits > bits {
+            throw AudioError.outOfRange(path: path, field: "valid bits per sample", value: "\(wav.validBits)", allowed: "at most \(bits) (the container size)")
+        }
     }
 
     /// Mean of the channels, as `librosa.to_mono` (float32 sum in channel order, then divide).

@@ -19,6 +19,16 @@ public struct AudioFileFormat: Sendable, Equatable, CustomStringConvertible {
         case mpeg
         /// AIFF.
         case aiff
+        /// Sun/NeXT AU.
+        case au
+        /// Sony Wave64.
+        case w64
+        /// RF64 (64-bit RIFF/WAVE).
+        case rf64
+        /// Apple Core Audio Format.
+        case caf
+        /// NIST SPHERE.
+        case nist
     }
 
     /// Sample encodings.
@@ -80,10 +90,15 @@ public struct AudioFileFormat: Sendable, Equatable, CustomStringConvertible {
         case .ogg: major = Int(SF_FORMAT_OGG)
         case .mpeg: major = Int(SF_FORMAT_MPEG)
         case .aiff: major = Int(SF_FORMAT_AIFF)
+        case .au: major = Int(SF_FORMAT_AU)
+        case .w64: major = Int(SF_FORMAT_W64)
+        case .rf64: major = Int(SF_FORMAT_RF64)
+        case .caf: major = Int(SF_FORMAT_CAF)
+        case .nist: major = Int(SF_FORMAT_NIST)
         }
         let minor: Int
         switch encoding {
-        case .pcm8: minor = (container == .wav || container == .wavExtensible) ? Int(SF_FORMAT_PCM_U8) : Int(SF_FORMAT_PCM_S8)
+        case .pcm8: minor = [.wav, .wavExtensible, .w64, .rf64].contains(container) ? Int(SF_FORMAT_PCM_U8) : Int(SF_FORMAT_PCM_S8)
         case .pcm16: minor = Int(SF_FORMAT_PCM_16)
         case .pcm24: minor = Int(SF_FORMAT_PCM_24)
         case .pcm32: minor = Int(SF_FORMAT_PCM_32)

@@ -1,3 +1,5 @@
+import SERCore
+
 // Errors of the audio input. Every case names the file (or the name given to in-memory bytes).
 
 /// Why audio could not be decoded, resampled or written.
@@ -20,6 +22,13 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The audio lasts `duration` seconds (from the header, or at least that much when found
     /// while decoding), more than the configured `limit`.
     case tooLong(path: String, duration: Double, limit: Double)
+    /// A header field (or a decoded value) lies outside the range this decoder accepts: `field`
+    /// names it ("sample rate", "channels", "bits per sample", "sample value", …), `value` is
+    /// what the file says and `allowed` the accepted range (see ``AudioLimits``).
+    case outOfRange(path: String, field: String, value: String, allowed: String)
+    /// The file ends before its stream does, where the format states no frame count to compare
+    /// with (an Ogg stream whose last page is cut or is not marked end-of-stream). `reason` says how.
+    case truncatedStream(path: String, reason: String)
     /// The stream is damaged inside: a decoder found data that fails its own checks (for FLAC:
     /// lost frame sync, a bad frame header, a frame CRC mismatch). `reason` says what and where.
     case corrupt(path: String, reason: String)
@@ -33,18 +42,21 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
     /// One line naming the file and the reason.
     public var description: String {
         switch self {
-        case let .fileNotFound(path): return "\(path): no such file"
-        case let .notAudio(path, reason): return "\(path): not a readable audio file (\(reason))"
+        case let .outOfRange(path, field, value, allowed):
+            return "\(FileNames.display(path)): \(field) \(value) is out of range (allowed: \(allowed))"
+        case let .truncatedStream(path, reason): return "\(FileNames.display(path)): truncated: \(reason)"
+        case let .fileNotFound(path): return "\(FileNames.display(path)): no such file"
+        case let .notAudio(path, reason): return "\(FileNames.display(path)): not a readable audio file (\(reason))"
         case let .truncated(path, expected, available):
-            return "\(path): truncated: the header declares \(expected) frames but only \(available) are present"
-        case let .empty(path): return "\(path): contains no audio (0 frames)"
-        case let .unsupportedEncoding(path, encoding): return "\(path): unsupported audio encoding: \(encoding)"
+            return "\(FileNames.display(path)): truncated: the header declares \(expected) frames but only \(available) are present"
+        case let .empty(path): return "\(FileNames.display(path)): contains no audio (0 frames)"
+        case let .unsupportedEncoding(path, encoding): return "\(FileNames.display(path)): unsupported audio encoding: \(encoding)"
         case let .nonFiniteSample(path, frame, channel):
-            return "\(path): non-finite sample (NaN or infinity) at frame \(frame), channel \(channel)"
+            return "\(FileNames.display(path)): non-finite sample (NaN or infinity) at frame \(frame), channel \(channel)"
         case let .tooLong(path, duration, limit):
-            return "\(path): audio lasts \(formatSeconds(duration)) s, more than the limit of \(formatSeconds(limit)) s"
-        case let .corrupt(path, reason): return "\(path): damaged audio data (\(reason))"
-        case let .io(path, reason): return "\(path): \(reason)"
+            return "\(FileNames.display(path)): audio lasts \(formatSeconds(duration)) s, more than the limit of \(formatSeconds(limit)) s"
+        case let .corrupt(path, reason): return "\(FileNames.display(path)): damaged audio data (\(reason))"
+        case let .io(path, reason): return "\(FileNames.display(path)): \(reason)"
         case let .invalidOptions(reason): return "invalid audio options: \(reason)"
         case let .resampling(reason): return "resampling failed: \(reason)"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// Finds audio files: plain files are taken as given, folders are searched recursively.
 public enum AudioFiles {
@@ -14,27 +15,25 @@ public enum AudioFiles {
     }
 
     /// Expands files and folders into audio files, sorted within each folder.
+    ///
+    /// Paths may carry byte-exact names that are not UTF-8 (see ``SERCore/FileNames``; pass
+    /// ``SERCore/FileNames/commandLineArguments`` rather than `CommandLine.arguments`). Folders are
+    /// searched with symbolic links followed (each folder once); a file argument is taken
+    /// whatever its extension, files in folders by ``extensions``.
     /// - Throws: `AudioError.fileNotFound` for an argument that does not exist.
     public static func collect(_ paths: [String]) throws -> [Item] {
         var items: [Item] = []
-        let fm = FileManager.default
         for p in paths {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw AudioError.fileNotFound(path: p) }
+            guard FileNames.exists(p) else { throw AudioError.fileNotFound(path: p) }
             let root = URL(fileURLWithPath: p).standardizedFileURL
-            if !isDir.boolValue {
+            if !FileNames.isDirectory(p) {
                 items.append(Item(url: root, relativePath: root.lastPathComponent))
                 continue
             }
-            guard let e = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { continue }
-            var found: [Item] = []
-            let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
-            for case let u as URL in e where extensions.contains(u.pathExtension.lowercased()) {
-                let path = u.standardizedFileURL.path
-                let rel = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : u.lastPathComponent
-                found.append(Item(url: u.standardizedFileURL, relativePath: rel))
+            let scan = FileNames.files(under: root.path, skipHidden: false)
+            for f in scan.files where extensions.contains((f.relative as NSString).pathExtension.lowercased()) {
+                items.append(Item(url: URL(fileURLWithPath: f.path), relativePath: f.relative))
             }
-            items += found.sorted { $0.relativePath < $1.relativePath }
         }
         return items
     }

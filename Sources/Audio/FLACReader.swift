@@ -2,6 +2,7 @@
 // libsndfile's per-call bookkeeping; samples scaled exactly as libsndfile scales them.
 import CFLAC
 import Foundation
+import SERCore
 
 /// Reads a native FLAC stream (file or bytes in memory) through libFLAC's stream decoder.
 ///
@@ -113,8 +114,10 @@ final class FLACReader: PCMSource {
         guard let decoder = FLAC__stream_decoder_new() else { return nil }
         let state = State()
         FLAC__stream_decoder_set_metadata_respond_all(decoder)
-        let status = FLAC__stream_decoder_init_file(decoder, url.path, flacWrite, flacMetadata, flacError,
-                                                    Unmanaged.passUnretained(state).toOpaque())
+        let status = FileNames.withCString(url.path) {
+            FLAC__stream_decoder_init_file(decoder, $0, flacWrite, flacMetadata, flacError,
+                                           Unmanaged.passUnretained(state).toOpaque())
+        }
         self.init(path: url.path, decoder: decoder, state: state, status: status)
     }
 

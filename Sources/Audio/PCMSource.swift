@@ -26,15 +26,47 @@ extension SoundFile: PCMSource {
     var sampleRate: Int { Int(info.samplerate) }
 }
 
+/// An opened source with what its container header declares, for the checks before decoding.
+struct OpenedSource {
+    let source: PCMSource
+    /// The RIFF/WAVE header when the bytes are one.
+    let wav: WAVHeader?
+    /// The length the container declares (AIFF, AU, W64, RF64, CAF, NIST, 8SVX), when it does.
+    let declared: DeclaredLength?
+    /// Why an Ogg file is cut short, when it is.
+    let oggProblem: String?
+}
+
 enum PCMSourceOpener {
+    /// ``open(url:backend:)`` with the declared length and Ogg end check.
+    static func openChecked(url: URL, backend: AudioBackend) throws -> OpenedSource {
+        let (source, wav) = try open(url: url, backend: backend)
+        if source is WAVReader || source is FLACReader {
+            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
+        }
+        let reader = FileByteReader(url: url)
+        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader))
+    }
+
+    /// ``open(data:name:backend:)`` with the declared length and Ogg end check.
+    static func openChecked(data: Data, name: String, backend: AudioBackend) throws -> OpenedSource {
+        let (source, wav) = try open(data: data, name: name, backend: backend)
+        if source is WAVReader || source is FLACReader {
+            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
+        }
+        let reader = DataByteReader(data: data)
+        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader))
+    }
+
     /// Opens `url` with the decoder `backend` asks for: the direct decoders for plain WAV and
     /// native FLAC, libsndfile for every other file and whenever a direct decoder declines.
     /// Also returns the RIFF/WAVE header when the file is one (for the truncation check).
     static func open(url: URL, backend: AudioBackend) throws -> (PCMSource, WAVHeader?) {
         let reader = FileByteReader(url: url)
         let wav = WAVHeader.parse(reader)
+        try SoundFile.checkReadable(url)
+        if let wav { try AudioDecoder.checkBits(wav, path: url.path) }
         if backend == .automatic {
-            try SoundFile.checkReadable(url)
             if let wav {
                 if let r = WAVReader(url: url, header: wav) { return (r, wav) }
             } else if FLACReader.isFLAC(reader.bytes(at: 0, count: 4)), let r = FLACReader(url: url) {
@@ -47,6 +79,7 @@ enum PCMSourceOpener {
     /// ``open(url:backend:)`` for bytes in memory; `name` is used in errors.
     static func open(data: Data, name: String, backend: AudioBackend) throws -> (PCMSource, WAVHeader?) {
         let wav = WAVHeader.parse(DataByteReader(data: data))
+        if let wav { try AudioDecoder.checkBits(wav, path: name) }
         if backend == .automatic, !data.isEmpty {
             if let wav {
                 if let r = WAVReader(data: data, name: name, header: wav) { return (r, wav) }

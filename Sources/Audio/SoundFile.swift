@@ -2,6 +2,7 @@
 // (libsndfile virtual I/O). Internal: the public API is `AudioDecoder`.
 import CSndFile
 import Foundation
+import SERCore
 
 /// Bytes in memory served to libsndfile through `SF_VIRTUAL_IO`.
 final class MemorySource {
@@ -66,7 +67,7 @@ final class SoundFile {
         let path = url.path
         try checkReadable(url)
         var info = SF_INFO()
-        guard let h = sf_open(path, Int32(SFM_READ), &info) else {
+        guard let h = FileNames.withCString(path, { sf_open($0, Int32(SFM_READ), &info) }) else {
             let code = Int(sf_error(nil))
             let message = String(cString: sf_strerror(nil))
             throw classifyOpenError(code: code, message: message, path: path,
@@ -78,14 +79,11 @@ final class SoundFile {
     /// Throws `fileNotFound`, `io` (a directory) or `empty` (0 bytes) before any decoder opens `url`.
     static func checkReadable(_ url: URL) throws {
         let path = url.path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw AudioError.fileNotFound(path: path)
-        }
-        if isDir.boolValue { throw AudioError.io(path: path, reason: "is a directory, not an audio file") }
-        // stat (not FileManager's attributes, which describe a symbolic link itself) follows links.
-        var st = stat()
-        if stat(path, &st) == 0, st.st_size == 0 { throw AudioError.empty(path: path) }
+        // stat (not FileManager's attributes, which describe a symbolic link itself) follows
+        // links; FileNames passes the name's exact bytes (names need not be UTF-8).
+        guard let st = FileNames.status(path) else { throw AudioError.fileNotFound(path: path) }
+        if st.st_mode & S_IFMT == S_IFDIR { throw AudioError.io(path: path, reason: "is a directory, not an audio file") }
+        if st.st_size == 0 { throw AudioError.empty(path: path) }
     }
 
     /// Opens bytes in memory; `name` is used in errors.

@@ -2,6 +2,7 @@
 // header declares (libsndfile silently shortens a cut data chunk) and the format tag of encodings
 // it cannot decode (it only reports "malformed fmt chunk").
 import Foundation
+import SERCore
 
 /// Random access to the first bytes of a file or buffer.
 protocol ByteReader {
@@ -16,7 +17,7 @@ struct FileByteReader: ByteReader {
     /// link's own size and make every linked WAV look truncated).
     let length: Int64
     init(url: URL) {
-        handle = try? FileHandle(forReadingFrom: url)
+        handle = FileNames.fileHandle(forReading: url.path)
         length = handle.flatMap { h in (try? h.seekToEnd()).map { Int64($0) } } ?? 0
     }
     func bytes(at offset: Int64, count: Int) -> [UInt8] {

@@ -1,6 +1,7 @@
 // The Swift decoder for plain PCM and float WAV files: header from `WAVHeader`, samples read in
 // blocks and converted exactly as libsndfile converts them for `sf_readf_float`.
 import Foundation
+import SERCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +88,7 @@ final class WAVReader: PCMSource {
     /// then leaves the file to libsndfile, which reports why).
     convenience init?(url: URL, header: WAVHeader) {
         guard let encoding = WAVReader.accepts(header) else { return nil }
-        let fd = Glibc.open(url.path, O_RDONLY | O_CLOEXEC)
+        let fd = FileNames.openForReading(url.path)
         guard fd >= 0 else { return nil }
         self.init(path: url.path, header: header, encoding: encoding, source: .file(fd))
     }

@@ -12,4 +12,8 @@ struct SER: AsyncParsableCommand {
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self,
                       EncoderCommand.self])
+
+    /// Parses the arguments with byte-exact file names (names that are not UTF-8 keep their bytes;
+    /// `CommandLine.arguments` would replace them with U+FFFD and name no file).
+    static func main() async { await main(FileNames.commandLineArguments) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// What the first bytes of a file say it is.
 enum AudioContainer: Equatable {
@@ -15,24 +16,21 @@ enum CorpusFiles {
 
     /// Throws ``CorpusError/missingDirectory`` unless `url` is an existing folder.
     static func requireDirectory(_ url: URL) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
-            throw CorpusError.missingDirectory(url.path)
-        }
+        guard FileNames.isDirectory(url.path) else { throw CorpusError.missingDirectory(url.path) }
     }
 
     /// Every regular file under `root` (recursively, hidden files skipped), sorted by relative path.
+    ///
+    /// Symbolic links are followed, to files and to folders (each folder is scanned once, so link
+    /// loops end); a link whose target is missing is listed too, so the loader reports it as
+    /// missing audio instead of dropping it. Names are kept byte-exact (``SERCore/FileNames``).
     static func files(under root: URL) -> [(url: URL, relative: String)] {
         let base = root.standardizedFileURL.path
-        guard let e = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { return [] }
-        var out: [(URL, String)] = []
-        for case let u as URL in e {
-            guard (try? u.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            out.append((u, relativePath(u, base: base)))
-        }
-        return out.sorted { $0.1 < $1.1 }.map { (url: $0.0, relative: $0.1) }
+        let scan = FileNames.files(under: base, skipHidden: true)
+        var out = scan.files.map { (url: URL(fileURLWithPath: $0.path), relative: $0.relative) }
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        out += scan.brokenLinks.map { (url: URL(fileURLWithPath: prefix + $0), relative: $0) }
+        return out.sorted { $0.relative < $1.relative }
     }
 
     /// `url`'s path relative to `base` (a standardized folder path), or the full path when outside it.
@@ -50,8 +48,7 @@ enum CorpusFiles {
 
     /// Reads the first 12 bytes to tell WAV (RIFF/RF64/RIFX), FLAC and AIFF apart.
     static func sniff(_ url: URL) -> AudioContainer {
-        guard FileManager.default.isReadableFile(atPath: url.path),
-              let h = FileHandle(forReadingAtPath: url.path) else { return .unreadable("cannot open") }
+        guard let h = FileNames.fileHandle(forReading: url.path) else { return .unreadable("cannot open") }
         defer { try? h.close() }
         let d = (try? h.read(upToCount: 12)) ?? Data()
         if d.isEmpty { return .unreadable("empty file") }
@@ -103,7 +100,7 @@ struct CorpusBuilder {
     ///   - file: the name used in problem reports (relative path).
     mutating func add(id: String, url: URL, key: String, file: String, label: String, speaker: String,
                       tags: [String: String]) {
-        if !FileManager.default.fileExists(atPath: url.path) { problem(file, .missingAudio(url.path)); return }
+        if !FileNames.exists(url.path) { problem(file, .missingAudio(FileNames.display(url.path))); return }
         switch CorpusFiles.sniff(url) {
         case .unreadable(let why): problem(file, .unreadable(why)); return
         case .aiff where CorpusFiles.ext(url.path) != "aif" && CorpusFiles.ext(url.path) != "aiff":
@@ -131,15 +128,14 @@ struct CorpusBuilder {
     static func identicalContent(_ entries: [CorpusEntry]) -> [CorpusProblem] {
         var bySize: [Int: [Int]] = [:]
         for (i, e) in entries.enumerated() {
-            guard let s = (try? FileManager.default.attributesOfItem(atPath: e.url.path))?[.size] as? NSNumber
-            else { continue }
-            bySize[s.intValue, default: []].append(i)
+            guard let s = FileNames.size(e.url.path) else { continue }
+            bySize[Int(s), default: []].append(i)
         }
         var out: [CorpusProblem] = []
         for (_, group) in bySize where group.count > 1 {
             var reps: [(Int, Data)] = []
             for i in group {
-                guard let d = try? Data(contentsOf: entries[i].url) else { continue }
+                guard let d = FileNames.contents(entries[i].url.path) else { continue }
                 if let r = reps.first(where: { $0.1 == d }) {
                     out.append(CorpusProblem(file: entries[i].id, reason: .identicalContent(to: entries[r.0].id)))
                 } else {

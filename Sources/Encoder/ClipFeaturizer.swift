@@ -69,8 +69,21 @@ public final class ClipFeaturizer {
 
     /// The fused `[config.channels, T]` matrix of a mono clip at `config.sampleRate`.
     ///
+    /// Every value is finite: a clip whose features are not (samples so large that a power
+    /// overflows, which decoded files cannot reach: ``SERAudio/AudioLimits/maxSampleMagnitude``)
+    /// is refused with ``EncoderError/nonFiniteFeatures(channel:frame:)``.
     /// - Throws: ``EncoderError`` or ``AudioError`` when the encoder block cannot be computed.
     public func extract(_ signal: [Float]) throws -> Tensor {
+        let x = try fusedFeatures(signal)
+        let t = x.shape.count == 2 ? x.shape[1] : 0
+        if t > 0, let bad = AudioDecoder.firstNonFinite(x.data) {
+            throw EncoderError.nonFiniteFeatures(channel: bad / t, frame: bad % t)
+        }
+        return x
+    }
+
+    /// ``extract(_:)`` before its finiteness check.
+    private func fusedFeatures(_ signal: [Float]) throws -> Tensor {
         let channels = config.channels
         guard let encoder, let e = config.encoder else {
             // Hand-made blocks only: the extractor's matrix is the answer.

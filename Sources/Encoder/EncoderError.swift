@@ -19,6 +19,8 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
     case clipTooLong(samples: Int, maximum: Int)
     /// The given features do not have the encoder's mel bands.
     case badFeatures(expectedMels: Int, found: [Int])
+    /// A feature of the clip is NaN or infinite (at `channel`, `frame`); the clip is refused.
+    case nonFiniteFeatures(channel: Int, frame: Int)
     /// `name` is not a model this project knows how to install.
     case unknownModel(name: String, known: [String])
     /// A registry package could not be downloaded or unpacked.
@@ -44,6 +46,9 @@ public enum EncoderError: Error, CustomStringConvertible, Equatable, Sendable {
             return "clip of \(samples) samples is longer than the encoder's context (\(maximum) samples, 30 s at 16 kHz); split it"
         case let .badFeatures(expectedMels, found):
             return "log-mel features of shape \(found) do not have \(expectedMels) mel bands as [frames, \(expectedMels)]"
+        case let .nonFiniteFeatures(channel, frame):
+            return "the clip's features are not finite (NaN or infinity at channel \(channel), frame \(frame)); "
+                + "its samples are far outside the audio range"
         case let .unknownModel(name, known):
             return "unknown encoder '\(name)'; known: \(known.joined(separator: ", "))"
         case let .download(package, reason): return "cannot download \(package): \(reason)"

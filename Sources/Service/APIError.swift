@@ -81,9 +81,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
             }
             return APIError(status: 415, code: "unsupported_format", message: e.description)
         case .unsupportedEncoding: return APIError(status: 415, code: "unsupported_encoding", message: e.description)
-        case .truncated: return APIError(status: 400, code: "truncated_audio", message: e.description)
+        case .truncated, .truncatedStream: return APIError(status: 400, code: "truncated_audio", message: e.description)
         case .empty: return APIError(status: 400, code: "empty_audio", message: e.description)
-        case .nonFiniteSample, .io, .corrupt: return APIError(status: 400, code: "bad_audio", message: e.description)
+        case .nonFiniteSample, .outOfRange, .io, .corrupt: return APIError(status: 400, code: "bad_audio", message: e.description)
         case .tooLong: return APIError(status: 413, code: "audio_too_long", message: e.description)
         case .fileNotFound, .invalidOptions, .resampling: return APIError(status: 500, code: "internal", message: e.description)
         }
