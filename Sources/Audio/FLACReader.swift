@@ -44,6 +44,9 @@ final class FLACReader: PCMSource {
         /// Bytes in memory and the read position, for `init(data:name:)`.
         var memory = Data()
         var memoryPosition = 0
+        /// STREAMINFO's largest frame in bytes (0: unknown) and block size in frames.
+        var maxFrameBytes = 0
+        var maxBlockSize = 0
 
         deinit { pending?.deallocate() }
 
@@ -91,6 +94,11 @@ final class FLACReader: PCMSource {
     /// Frames handed out so far.
     private var delivered: Int64 = 0
     private var finished = false
+    /// Size of the whole stream in bytes, and the byte offset just after the last frame decoded
+    /// without error (after the metadata at first): what lies between them when decoding stops
+    /// tells a cut file (less than one frame) from damage (more).
+    private let streamBytes: Int64
+    private var goodEnd: Int64 = 0
 
     var channels: Int { state.channels }
     var sampleRate: Int { state.sampleRate }
@@ -118,7 +126,7 @@ final class FLACReader: PCMSource {
             FLAC__stream_decoder_init_file(decoder, $0, flacWrite, flacMetadata, flacError,
                                            Unmanaged.passUnretained(state).toOpaque())
         }
-        self.init(path: url.path, decoder: decoder, state: state, status: status)
+        self.init(path: url.path, decoder: decoder, state: state, status: status, streamBytes: FileNames.size(url.path) ?? 0)
     }
 
     /// Opens FLAC bytes in memory; `name` is used in errors. Nil when libsndfile should read them instead.
@@ -127,21 +135,36 @@ final class FLACReader: PCMSource {
         let state = State()
         state.memory = data
         FLAC__stream_decoder_set_metadata_respond_all(decoder)
-        let status = FLAC__stream_decoder_init_stream(decoder, flacRead, nil, nil, nil, nil, flacWrite, flacMetadata,
+        let status = FLAC__stream_decoder_init_stream(decoder, flacRead, nil, flacTell, nil, nil, flacWrite, flacMetadata,
                                                       flacError, Unmanaged.passUnretained(state).toOpaque())
-        self.init(path: name, decoder: decoder, state: state, status: status)
+        self.init(path: name, decoder: decoder, state: state, status: status, streamBytes: Int64(data.count))
     }
 
     private init?(path: String, decoder: UnsafeMutablePointer<FLAC__StreamDecoder>, state: State,
-                  status: FLAC__StreamDecoderInitStatus) {
+                  status: FLAC__StreamDecoderInitStatus, streamBytes: Int64) {
         self.path = path
         self.decoder = decoder
         self.state = state
+        self.streamBytes = streamBytes
         guard status == FLAC__STREAM_DECODER_INIT_STATUS_OK,
               FLAC__stream_decoder_process_until_end_of_metadata(decoder) != 0,
               state.failure == nil, state.hasStreamInfo, state.totalFrames > 0,
               (1...8).contains(state.channels), [8, 16, 24].contains(state.bits), state.sampleRate > 0
         else { return nil }
+        goodEnd = decodePosition() ?? 0
+    }
+
+    /// libFLAC's byte offset after the last fully decoded frame, when it knows it.
+    private func decodePosition() -> Int64? {
+        var p: FLAC__uint64 = 0
+        return FLAC__stream_decoder_get_decode_position(decoder, &p) != 0 ? Int64(clamping: p) : nil
+    }
+
+    /// The most bytes one frame can take: STREAMINFO's largest frame, or when unknown a
+    /// verbatim frame of the largest block (samples stored uncoded) plus its header and CRC.
+    private var frameBytesBound: Int64 {
+        if state.maxFrameBytes > 0 { return Int64(state.maxFrameBytes) }
+        return Int64(max(state.maxBlockSize, 4608)) * Int64(state.channels) * Int64((state.bits + 7) / 8 + 1) + 64
     }
 
     deinit {
@@ -174,10 +197,17 @@ final class FLACReader: PCMSource {
                     ok = FLAC__stream_decoder_process_single(decoder) != 0
                 }
                 if state.framesAfterFailure > 0 { throw AudioError.corrupt(path: path, reason: "FLAC: \(failure)") }
+                // No frame after the error: a cut file ends in one torn frame; more bytes than a
+                // frame after the last good one is damage that runs to the end (e.g. zeroed data).
+                let rest = streamBytes - goodEnd
+                if streamBytes > 0, rest > frameBytesBound {
+                    throw AudioError.corrupt(path: path, reason: "FLAC: \(failure), and no valid frame in the \(rest) bytes that follow")
+                }
                 state.pendingFrames = 0
                 finished = true
                 break
             }
+            if ok, let p = decodePosition() { goodEnd = p }
             let s = FLAC__stream_decoder_get_state(decoder)
             if s == FLAC__STREAM_DECODER_MEMORY_ALLOCATION_ERROR {
                 throw AudioError.io(path: path, reason: "libFLAC ran out of memory after \(delivered) frames")
@@ -209,6 +239,14 @@ private let flacMetadata: FLAC__StreamDecoderMetadataCallback = { _, metadata, c
     s.sampleRate = Int(info.sample_rate)
     s.bits = Int(info.bits_per_sample)
     s.totalFrames = Int64(clamping: info.total_samples)
+    s.maxFrameBytes = Int(info.max_framesize)
+    s.maxBlockSize = Int(info.max_blocksize)
+}
+
+private let flacTell: FLAC__StreamDecoderTellCallback = { _, offset, client in
+    guard let offset else { return FLAC__STREAM_DECODER_TELL_STATUS_ERROR }
+    offset.pointee = FLAC__uint64(flacState(client).memoryPosition)
+    return FLAC__STREAM_DECODER_TELL_STATUS_OK
 }
 
 private let flacError: FLAC__StreamDecoderErrorCallback = { _, status, client in

@@ -17,7 +17,7 @@ struct FeaturesCommand: ParsableCommand {
         Example: ser features ../shared/corpora/emodb --out /tmp/emodb-features
         """)
 
-    @Argument(help: "Audio files or folders (searched recursively).") var inputs: [String]
+    @Argument(help: "Audio files or folders (searched recursively, following symbolic links; limits: README \"Input limits\").") var inputs: [String]
     @Option(help: "Output folder.") var out: String
     @Option(help: "Worker threads (default: all cores).") var threads: Int = Parallel.cores
     @Option(name: .customLong("max-duration"), help: "Refuse files longer than this (seconds).") var maxDuration: Double?

@@ -106,6 +106,37 @@ final class InputLimitsTests: XCTestCase {
         }
     }
 
+    /// FLAC whose frames are damaged up to the end is called damaged, not truncated; a cut one truncated.
+    func testFLACDamageIsNotCalledTruncation() throws {
+        let dir = try makeTemporaryDirectory()
+        var rng = SeededRandom(seed: 8)
+        let url = dir.appendingPathComponent("a.flac")
+        try AudioEncoder.write((0..<48000).map { _ in rng.uniform(-0.3, 0.3) }, sampleRate: 16000, format: .flac16, to: url)
+        let bytes = [UInt8](try Data(contentsOf: url))
+        // The first frame starts after the metadata blocks (the last one has the top bit set).
+        var audio = 4
+        while audio + 4 <= bytes.count {
+            let last = bytes[audio] & 0x80 != 0
+            audio += 4 + (Int(bytes[audio + 1]) << 16 | Int(bytes[audio + 2]) << 8 | Int(bytes[audio + 3]))
+            if last { break }
+        }
+        for start in [audio, audio + (bytes.count - audio) / 2] {
+            var zeroed = bytes
+            for i in start..<bytes.count { zeroed[i] = 0 }
+            let name = "zeroed-\(start).flac"
+            try Data(zeroed).write(to: dir.appendingPathComponent(name))
+            for load in [{ try AudioDecoder.load(data: Data(zeroed), name: name) },
+                         { try AudioDecoder.load(contentsOf: dir.appendingPathComponent(name)) }] {
+                XCTAssertThrowsError(try load()) { e in
+                    guard case .corrupt? = e as? AudioError else { return XCTFail("\(name): \(e)") }
+                }
+            }
+        }
+        XCTAssertThrowsError(try AudioDecoder.load(data: Data(bytes.prefix(bytes.count - 100)), name: "cut.flac")) { e in
+            guard case .truncated? = e as? AudioError else { return XCTFail("\(e)") }
+        }
+    }
+
     func testHugeAndNonFiniteFloatSamples() throws {
         let dir = try makeTemporaryDirectory()
         var x = TestSignals.sine(300, rate: 16000, count: 8000)
