@@ -35,9 +35,11 @@ public struct ContentHash: Sendable {
         return String(format: "%016llx%016llx", x, y)
     }
 
-    /// Hash of a file's bytes, read in 1 MiB blocks.
+    /// Hash of a file's bytes, read in 1 MiB blocks (opened by its byte-exact name, ``FileNames``).
     public static func ofFile(_ url: URL) throws -> String {
-        let h = try FileHandle(forReadingFrom: url)
+        guard let h = FileNames.fileHandle(forReading: url.path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: FileNames.display(url.path)])
+        }
         defer { try? h.close() }
         var hash = ContentHash()
         while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(chunk) }

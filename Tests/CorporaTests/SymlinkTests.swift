@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import SERCorpora
 import SERCore
+import SERTestSupport
 
 /// Corpus scans follow symbolic links (to files and folders), report broken ones, and keep
 /// byte-exact names that are not UTF-8.
@@ -36,6 +37,33 @@ final class SymlinkTests: XCTestCase {
         guard case .missingAudio? = broken.first else { return XCTFail("broken link not reported: \(c.problems)") }
         // The relative link and its target have the same bytes: reported, as for plain copies.
         XCTAssertTrue(c.problems.contains { $0.reason == .identicalContent(to: "Actor_01/03-01-01-01-01-01-01") }, "\(c.problems)")
+    }
+
+    /// The case: a tree of links to the real EMO-DB files loads every clip (535), as the
+    /// original folder does (before, 495 of the 535 links were skipped silently).
+    func testLinkedCopyOfEMODBLoadsEveryClip() throws {
+        guard let real = SharedData.path("corpora/emodb") else {
+            throw XCTSkip("needs ../shared/corpora/emodb (absent on a fresh clone)")
+        }
+        let original = try EMODBLoader().load(from: real)
+        let t = try FixtureTree("emodb-links"); defer { t.remove() }
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: real.path) {
+            let src = real.appendingPathComponent(name)
+            if name == "wav" {
+                try fm.createDirectory(at: t.root.appendingPathComponent("wav"), withIntermediateDirectories: true)
+                for f in try fm.contentsOfDirectory(atPath: src.path) {
+                    try fm.createSymbolicLink(atPath: t.root.appendingPathComponent("wav/\(f)").path,
+                                              withDestinationPath: src.appendingPathComponent(f).path)
+                }
+            } else {
+                try fm.createSymbolicLink(atPath: t.root.appendingPathComponent(name).path, withDestinationPath: src.path)
+            }
+        }
+        let linked = try EMODBLoader().load(from: t.root)
+        XCTAssertEqual(original.entries.count, 535)
+        XCTAssertEqual(linked.entries.map(\.id), original.entries.map(\.id))
+        XCTAssertEqual(linked.entries.map(\.label), original.entries.map(\.label))
     }
 
     func testNonUTF8NamesInCorpusScans() throws {
