@@ -18,9 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ser", targets: ["CLI"]),
-        .library(name: "SpeechEmotion",
-                 targets: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERRecognizer",
-                           "SERBundledModels"]),
+        .library(name: "SpeechEmotion", targets: ["SpeechEmotion"]),
         .library(name: "SpeechEmotionService", targets: ["SERService"]),
         .library(name: "SpeechEmotionExperiments", targets: ["SERCorpora", "SERReports", "SERExperiments"]),
     ],
@@ -69,6 +67,10 @@ let package = Package(
         .target(name: "SERBundledModels", dependencies: ["SERRecognizer"], path: "models",
                 exclude: ["README.md"],
                 resources: [.copy("default.safetensors"), .copy("handmade.safetensors"), .copy("session.safetensors")]),
+        // `import SpeechEmotion`: re-exports the library's modules.
+        .target(name: "SpeechEmotion",
+                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel", "SERRecognizer", "SERBundledModels"],
+                path: "Sources/SpeechEmotion"),
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [
