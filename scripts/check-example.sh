@@ -17,10 +17,12 @@ if code not in blocks:
 print("README library example == Examples/QuickStart main.swift")
 PY
 
-# 2. It builds against this checkout, without the HTTP packages.
-(cd Examples/QuickStart && swift build -q)
-if ls Examples/QuickStart/.build/checkouts 2>/dev/null | grep -qi hummingbird; then
-    echo "Examples/QuickStart pulled in Hummingbird: the SpeechEmotion product must not depend on it"; exit 1
+# 2. It builds against this checkout without compiling the HTTP packages. (SwiftPM still clones every
+#    package SER's manifest names while resolving; it compiles only what the product needs.)
+(cd Examples/QuickStart && swift build -q --product QuickStart)
+compiled=$(find Examples/QuickStart/.build/debug/ -name '*.o' \( -path '*/Hummingbird*' -o -path '*/NIO*' \) | wc -l)
+if [ "$compiled" != 0 ]; then
+    echo "Examples/QuickStart compiled Hummingbird or SwiftNIO: the SpeechEmotion product must not depend on them"; exit 1
 fi
 
 # 3. It runs: a synthetic voice, the hand-made model (no encoder needed).
@@ -28,7 +30,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$ser" demo-signal --out "$tmp/demo.wav" --seconds 2 >/dev/null
 out=$(cd Examples/QuickStart && swift run -q QuickStart "$tmp/demo.wav" handmade)
 echo "$out"
-echo "$out" | grep -q "normalisation: global" || { echo "QuickStart did not print a prediction"; exit 1; }
+echo "$out" | grep -q "(normalisation: " || { echo "QuickStart did not print a prediction"; exit 1; }
 status=0; (cd Examples/QuickStart && swift run -q QuickStart "$tmp/missing.wav" handmade) >"$tmp/err" 2>&1 || status=$?
 [ "$status" = 1 ] && grep -q "missing.wav" "$tmp/err" || { echo "QuickStart: a missing file should be exit 1 naming it"; cat "$tmp/err"; exit 1; }
 echo "Examples/QuickStart: built and ran against this checkout"
