@@ -234,9 +234,12 @@ enum OggEnd {
     /// Nil when `r` is not Ogg or ends properly; otherwise why it is truncated.
     static func problem(_ r: ByteReader) -> String? {
         guard r.bytes(at: 0, count: 4) == [0x4F, 0x67, 0x67, 0x53] else { return nil }
+        // An ID3v1 tag (128 bytes starting "TAG") that a tagger appended is not part of the stream.
+        var end = r.length
+        if end > 128 + 27, r.bytes(at: end - 128, count: 3) == [0x54, 0x41, 0x47] { end -= 128 }
         // A page is at most 27 + 255 + 255 * 255 = 65307 bytes: the last one starts in the tail.
-        let tailStart = max(0, r.length - 65_307 - 64)
-        let tail = r.bytes(at: tailStart, count: Int(r.length - tailStart))
+        let tailStart = max(0, end - 65_307 - 64)
+        let tail = r.bytes(at: tailStart, count: Int(end - tailStart))
         guard tail.count >= 27 else { return "the file ends inside the first Ogg page" }
         var i = tail.count - 27
         var sawCapture = false

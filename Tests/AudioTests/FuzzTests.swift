@@ -8,7 +8,7 @@ import SERCore
 /// typed ``AudioError`` or finite samples of a sane length. Never a crash, hang or NaN.
 final class FuzzTests: XCTestCase {
     /// Mutations per run (reproducible: the generator is seeded).
-    static let cases = 400
+    static let cases = 480
     /// Longest accepted decode (the options' duration limit), in seconds.
     static let limit = 30.0
 
@@ -21,7 +21,8 @@ final class FuzzTests: XCTestCase {
         let formats: [(AudioFileFormat, String, Int)] = [
             (.wav16, "wav", 1), (.wavFloat, "wav", 1), (AudioFileFormat(.wavExtensible, .pcm24), "wav", 2),
             (.flac16, "flac", 1), (AudioFileFormat(.flac, .pcm24), "flac", 2), (AudioFileFormat(.aiff, .pcm16), "aiff", 1),
-            (AudioFileFormat(.au, .pcm16), "au", 1), (.oggVorbis, "ogg", 1), (.oggOpus, "opus", 1),
+            (AudioFileFormat(.au, .pcm16), "au", 1), (AudioFileFormat(.w64, .pcm16), "w64", 1),
+            (AudioFileFormat(.caf, .float32), "caf", 1), (.oggVorbis, "ogg", 1), (.oggOpus, "opus", 1), (.mp3, "mp3", 1),
         ]
         for (i, (format, ext, channels)) in formats.enumerated() where format.isWritable(sampleRate: rate, channels: channels) {
             let url = dir.appendingPathComponent("seed\(i).\(ext)")

@@ -97,6 +97,13 @@ final class InputLimitsTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(checked, 50)
+        // A whole Ogg file with an ID3v1 tag appended is not called truncated.
+        let ogg = dir.appendingPathComponent("tagged.ogg")
+        try AudioEncoder.write(x, sampleRate: rate, format: .oggVorbis, to: ogg)
+        var tagged = try Data(contentsOf: ogg)
+        tagged += Data("TAG".utf8) + Data(repeating: 0x20, count: 125)
+        XCTAssertNil(OggEnd.problem(DataByteReader(data: tagged)))
+        XCTAssertNotNil(OggEnd.problem(DataByteReader(data: tagged.prefix(tagged.count - 200))))
         // The libsndfile containers name the declared and present frame counts.
         let aiff = dir.appendingPathComponent("a.aiff")
         try AudioEncoder.write(x, sampleRate: rate, format: AudioFileFormat(.aiff, .pcm16), to: aiff)
