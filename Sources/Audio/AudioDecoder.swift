@@ -152,6 +152,10 @@ public enum AudioDecoder {
             throw AudioError.truncated(path: path, expectedFrames: d.frames, availableFrames: present)
         }
         if let why = opened.oggProblem { throw AudioError.truncatedStream(path: path, reason: why) }
+        if let frames = file.headerFrames, opened.bytes > 0, frames / AudioLimits.maxFramesPerByte > opened.bytes {
+            throw AudioError.outOfRange(path: path, field: "declared frame count", value: "\(frames)",
+                                        allowed: "at most \(AudioLimits.maxFramesPerByte) per byte of the file (\(opened.bytes) bytes)")
+        }
         if file.headerFrames == 0 { throw AudioError.empty(path: path) }
         if let limit = options.maxDuration, let frames = file.headerFrames {
             let d = Double(frames) / Double(file.sampleRate)

@@ -22,6 +22,12 @@ public enum AudioLimits {
     /// and NaN features, so it is refused rather than clipped.
     public static let maxSampleMagnitude: Float = 16_777_216
 
+    /// Most frames per channel one byte of a compressed file can declare (libsndfile's formats;
+    /// WAV and FLAC read directly are exact). Silent FLAC frames reach a few thousand frames per
+    /// byte, lossy codecs under a hundred; a header declaring more than this times the file's size
+    /// is damaged, and is refused before its length is used for anything.
+    public static let maxFramesPerByte: Int64 = 8192
+
     /// "1000…384000 Hz" style text for a range.
     static func text(_ r: ClosedRange<Int>, unit: String = "") -> String {
         "\(r.lowerBound)…\(r.upperBound)" + (unit.isEmpty ? "" : " \(unit)")

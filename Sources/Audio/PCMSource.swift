@@ -35,6 +35,8 @@ struct OpenedSource {
     let declared: DeclaredLength?
     /// Why an Ogg file is cut short, when it is.
     let oggProblem: String?
+    /// Size of the file or buffer in bytes (0 when unknown; not needed for the direct readers).
+    var bytes: Int64 = 0
 }
 
 enum PCMSourceOpener {
@@ -45,7 +47,8 @@ enum PCMSourceOpener {
             return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
         }
         let reader = FileByteReader(url: url)
-        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader))
+        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader),
+                            bytes: reader.length)
     }
 
     /// ``open(data:name:backend:)`` with the declared length and Ogg end check.
@@ -55,7 +58,8 @@ enum PCMSourceOpener {
             return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
         }
         let reader = DataByteReader(data: data)
-        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader))
+        return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader),
+                            bytes: reader.length)
     }
 
     /// Opens `url` with the decoder `backend` asks for: the direct decoders for plain WAV and

@@ -53,6 +53,19 @@ final class InputLimitsTests: XCTestCase {
         XCTAssertThrowsError(try AudioDecoder.load(contentsOf: au)) { e in
             guard case .outOfRange(au.path, "sample rate", "8 Hz", _)? = e as? AudioError else { return XCTFail("\(e)") }
         }
+        // A header that declares more frames than its bytes could hold: FLAC's STREAMINFO total
+        // set to 2^36 - 1 in a 3 KB file, read by libsndfile (which believes it).
+        let big = dir.appendingPathComponent("big.flac")
+        try AudioEncoder.write([Float](repeating: 0.1, count: 16000), sampleRate: 16000, format: .flac16, to: big)
+        var flac = [UInt8](try Data(contentsOf: big))
+        flac[21] |= 0x0F
+        for i in 22..<26 { flac[i] = 0xFF }
+        XCTAssertThrowsError(try AudioDecoder.load(data: Data(flac), name: "big.flac", options: .init(backend: .libsndfile))) { e in
+            guard case .outOfRange("big.flac", "declared frame count", "68719476735", _)? = e as? AudioError else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try AudioDecoder.load(data: Data(flac), name: "big.flac")) { e in
+            XCTAssertNotNil(e as? AudioError, "\(e)")
+        }
         // A requested output rate out of range is an options error, before the file is read.
         XCTAssertThrowsError(try AudioDecoder.load(data: wav(), name: "ok.wav", options: .init(sampleRate: 2_000_000_000))) { e in
             guard case .invalidOptions? = e as? AudioError else { return XCTFail("\(e)") }
