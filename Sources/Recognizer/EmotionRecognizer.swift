@@ -195,7 +195,8 @@ public struct EmotionRecognizer: Sendable {
                     let p = try probabilities(slice, source: source)
                     let best = EmotionPrediction.argmax(p)
                     windows.append(TimelineWindow(start: plan[next].audio.start, end: plan[next].audio.end, span: plan[next].span,
-                                                  emotion: labels[best], confidence: p[best], probabilities: p))
+                                                  emotion: labels[best], confidence: p[best],
+                                                  probabilities: zip(labels, p).map { EmotionScore(emotion: $0, probability: $1) }))
                     next += 1
                     let keepFrom = next < plan.count ? ranges[next].lowerBound : position
                     let drop = min(buffer.count, max(0, keepFrom - bufferStart))
