@@ -171,6 +171,8 @@ final class OutputFormatTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         for format in ["jsonl", "csv"] {
             for segment in [false, true] {
+                // --threads 3 and 2-3 files per shard: every process runs OpenBLAS single-threaded
+                // (one worker would let it use every core, summing in another order).
                 let common = inputs + ["--model", Self.model.path, "--format", format, "--quiet", "--threads", "3"]
                     + (segment ? ["--segment", "--window", "1", "--hop", "0.5"] : [])
                 let whole = try ser(["predict"] + common).out
