@@ -66,12 +66,10 @@ struct FeaturesCommand: ParsableCommand {
         }
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let indexURL = outDir.appendingPathComponent(shard.fileName(for: "index.jsonl"))
-        guard FileManager.default.createFile(atPath: indexURL.path, contents: nil) else {
-            throw ValidationError("--out \(out): cannot create \(indexURL.path)")
-        }
-        let index = try FileHandle(forWritingTo: indexURL)
-        defer { try? index.close() }
+        // A shard's index keeps the name `.partial` until the shard is done (see OutputFile).
+        let index: OutputFile
+        do { index = try OutputFile(path: outDir.appendingPathComponent(shard.fileName(for: "index.jsonl")).path, partial: !shard.isWhole) }
+        catch let e as OutputFileError { throw ValidationError("--out \(out): \(e)") }
         BLAS.setThreads(1)
         let workers = max(1, threads)
         let featurizers = try (0..<workers).map { _ in try ClipFeaturizer(config: config) }
@@ -83,7 +81,7 @@ struct FeaturesCommand: ParsableCommand {
         let options = AudioOptions(sampleRate: config.sampleRate, maxDuration: maxDuration)
         let madeDirectories = Locked<Set<String>>([outDir.path])
         // The index lists the inputs in order, each line as soon as every earlier one is done.
-        let emitter = InOrderEmitter<IndexEntry> { _, entry in index.write(Data((entry.jsonLine() + "\n").utf8)) }
+        let emitter = InOrderEmitter<IndexEntry> { _, entry in index.write(entry.jsonLine() + "\n") }
         Parallel.forEach(count: items.count, threads: workers) { worker, i in
             let item = items[i]
             var entry = IndexEntry(file: item.name, features: item.output)
@@ -112,6 +110,7 @@ struct FeaturesCommand: ParsableCommand {
             bar.advance()
         }
         bar.finish()
+        do { try index.finish() } catch let e as OutputFileError { throw ValidationError("--out \(out): \(e)") }
         let seconds = Date().timeIntervalSince(start)
         let failed = failures.withLock { $0 }
         for (path, reason) in failed.sorted(by: { $0.0 < $1.0 }) {

@@ -150,7 +150,8 @@ struct PredictCommand: ParsableCommand {
         let options = SegmentOptions(window: window, hop: hop, skipSilence: !keepSilence)
 
         let normalization = classifier.normalization
-        let sink = try RowSink(format: format, labels: recognizer.labels, timed: segmenting, path: output.map { shard.fileName(for: $0) })
+        let sink = try RowSink(format: format, labels: recognizer.labels, timed: segmenting,
+                               path: output.map { shard.fileName(for: $0) }, partial: !shard.isWhole)
 
         let workers = max(1, min(threads, jobs.count))
         if workers > 1 { BLAS.setThreads(1) }
@@ -203,7 +204,7 @@ struct PredictCommand: ParsableCommand {
             bar.advance()
         }
         bar.finish()
-        sink.finish()
+        try sink.finish()
         for (name, reason) in failures {
             let line = reason.hasPrefix(name) ? reason : "\(name): \(reason)"
             FileHandle.standardError.write(Data("error: \(line)\n".utf8))
@@ -240,26 +241,17 @@ final class RowSink: @unchecked Sendable {
     let labels: [String]
     /// Rows are segments or windows (the table shows their start and end).
     let timed: Bool
-    private let handle: FileHandle
-    private let ownsHandle: Bool
+    private let file: OutputFile?           // nil: standard output
     private var table: [ResultRow] = []     // .table only
 
-    /// A sink writing to `path` (created or truncated), or to standard output when nil.
-    init(format: PredictCommand.Format, labels: [String], timed: Bool, path: String?) throws {
+    /// A sink writing to `path` (created or truncated; with `partial`, under `path.partial` until
+    /// ``finish()``), or to standard output when nil.
+    init(format: PredictCommand.Format, labels: [String], timed: Bool, path: String?, partial: Bool) throws {
         self.format = format
         self.labels = labels
         self.timed = timed
-        if let path {
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw ValidationError("--output \(path): cannot create the file")
-            }
-            handle = try FileHandle(forWritingTo: url)
-            ownsHandle = true
-        } else {
-            handle = .standardOutput
-            ownsHandle = false
+        do { file = try path.map { try OutputFile(path: $0, partial: partial) } } catch let e as OutputFileError {
+            throw ValidationError("--output: \(e)")
         }
         if format == .csv { write(ResultRow.csvHeader(labels: labels) + "\n") }
     }
@@ -273,15 +265,15 @@ final class RowSink: @unchecked Sendable {
         }
     }
 
-    /// Writes the table (if any) and closes a file.
-    func finish() {
+    /// Writes the table (if any) and closes a file under its final name.
+    func finish() throws {
         if format == .table { write(Self.table(table, labels: labels, timed: timed)) }
-        if ownsHandle { try? handle.close() }
+        try file?.finish()
     }
 
     private func write(_ s: String) {
         guard !s.isEmpty else { return }
-        handle.write(Data(s.utf8))
+        if let file { file.write(s) } else { FileHandle.standardOutput.write(Data(s.utf8)) }
     }
 
     /// A table for people: file, the time span when rows are segments or windows, emotion,

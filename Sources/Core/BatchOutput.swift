@@ -91,3 +91,64 @@ public final class InOrderEmitter<Value: Sendable>: @unchecked Sendable {
     /// Results emitted so far.
     public var emitted: Int { lock.lock(); defer { lock.unlock() }; return next }
 }
+
+/// Why an output file cannot be written.
+public enum OutputFileError: Error, Equatable, CustomStringConvertible {
+    /// The file (or its folder) cannot be created or renamed.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotWrite(path, reason): return "\(path): cannot write (\(reason))"
+        }
+    }
+}
+
+/// A file written as results come, optionally under `PATH.partial` until ``finish()`` renames
+/// it to `PATH`, so that a process killed half-way (a shard of a cluster run) leaves no file
+/// under the final name and `ser merge` reports the shard as missing instead of joining a short
+/// file. Writes are not synchronised: call them one at a time (e.g. from an ``InOrderEmitter``).
+public final class OutputFile: @unchecked Sendable {
+    /// The final path.
+    public let path: String
+    /// Where the text goes while it is written (`PATH.partial`, or `PATH`).
+    public let writingPath: String
+    private let handle: FileHandle
+
+    /// Creates (or truncates) the file and its folder; `partial`: write under `PATH.partial`.
+    public init(path: String, partial: Bool) throws {
+        self.path = path
+        writingPath = partial ? path + ".partial" : path
+        let url = URL(fileURLWithPath: writingPath)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw OutputFileError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
+        guard FileManager.default.createFile(atPath: writingPath, contents: nil) else {
+            throw OutputFileError.cannotWrite(path: writingPath, reason: "cannot create the file")
+        }
+        do { handle = try FileHandle(forWritingTo: url) } catch {
+            throw OutputFileError.cannotWrite(path: writingPath, reason: error.localizedDescription)
+        }
+    }
+
+    /// Appends `text`.
+    public func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        handle.write(Data(text.utf8))
+    }
+
+    /// Closes the file and gives it its final name (replacing an older file of that name).
+    public func finish() throws {
+        try? handle.close()
+        guard writingPath != path else { return }
+        let fm = FileManager.default
+        do {
+            if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+            try fm.moveItem(atPath: writingPath, toPath: path)
+        } catch {
+            throw OutputFileError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
+    }
+}

@@ -83,8 +83,12 @@ public enum ShardMerge {
         let n = count ?? 1
         let missing = (0..<n).filter { byIndex[$0] == nil }
         if !missing.isEmpty {
-            let example = (try? Shard(index: missing[0], count: n))?.fileName(for: base ?? "out") ?? ""
-            throw ShardError.missingShards(indices: missing, count: n, example: example)
+            let expected = missing.compactMap { (try? Shard(index: $0, count: n))?.fileName(for: base ?? "out") }
+            // A shard still writing (or killed) has only its `.partial` file.
+            if let unfinished = expected.first(where: { FileManager.default.fileExists(atPath: $0 + ".partial") }) {
+                throw ShardError.unfinished(path: unfinished + ".partial")
+            }
+            throw ShardError.missingShards(indices: missing, count: n, example: expected.first ?? "")
         }
         let ordered = (0..<n).compactMap { byIndex[$0] }
 

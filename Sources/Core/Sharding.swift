@@ -17,6 +17,8 @@ public enum ShardError: Error, Equatable, CustomStringConvertible {
     case duplicateShard(index: Int, count: Int, paths: [String])
     /// Some shards' files are missing.
     case missingShards(indices: [Int], count: Int, example: String)
+    /// A shard has not finished (only its `.partial` file exists).
+    case unfinished(path: String)
     /// One input appears in two shards' outputs.
     case overlap(file: String, paths: [String])
     /// A shard file cannot be read or parsed.
@@ -37,6 +39,7 @@ public enum ShardError: Error, Equatable, CustomStringConvertible {
         case let .missingShards(indices, n, example):
             let list = indices.prefix(20).map(String.init).joined(separator: ", ") + (indices.count > 20 ? ", …" : "")
             return "missing \(indices.count) of \(n) shards: \(list) (expected files like \(example))"
+        case let .unfinished(p): return "\(p): this shard has not finished (it is still running, or it was interrupted: run it again)"
         case let .overlap(file, paths): return "\(file) appears in more than one shard: \(paths.joined(separator: ", "))"
         case let .unreadable(p, reason): return "\(p): \(reason)"
         case let .mismatch(p, reason): return "\(p): \(reason)"

@@ -167,6 +167,14 @@ final class ShardingTests: XCTestCase {
             }
         }
         refuses(Array(paths.dropLast())) { if case .missingShards([3], 4, _) = $0 { return true }; return false }
+        // A shard still writing (or killed) has only its .partial file: said so.
+        let partial = try OutputFile(path: paths[3] + ".tmp", partial: true)
+        partial.write("{\"file\":\"f9.wav\"}\n")
+        try FileManager.default.moveItem(atPath: paths[3], toPath: paths[3] + ".done")
+        try FileManager.default.moveItem(atPath: partial.writingPath, toPath: paths[3] + ".partial")
+        refuses(Array(paths.dropLast())) { if case .unfinished = $0 { return true }; return false }
+        try FileManager.default.removeItem(atPath: paths[3] + ".partial")
+        try FileManager.default.moveItem(atPath: paths[3] + ".done", toPath: paths[3])
         refuses(paths + [paths[0]]) { if case .duplicateShard(0, 4, _) = $0 { return true }; return false }
         refuses(paths + [dir.appendingPathComponent("x.jsonl").path]) { if case .notAShardFile = $0 { return true }; return false }
         let other = try writeShards(names, count: 2, in: dir.appendingPathComponent("two").creatingDirectory())
@@ -198,6 +206,22 @@ final class ShardingTests: XCTestCase {
         XCTAssertEqual(CSV.records(merged.text).map(\.fields.count), [3, 3, 3, 3, 3])
         try "file,start,sad\nz.wav,0,1\n".write(toFile: pb, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ShardMerge.merge(paths: [pa, pb])) { XCTAssertTrue("\($0)".contains("columns"), "\($0)") }
+    }
+
+    func testOutputFileAppearsUnderItsNameOnlyWhenFinished() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("sub/p.shard-0-of-2.jsonl").path
+        try "old\n".write(toFile: dir.appendingPathComponent("sub").creatingDirectory().appendingPathComponent("p.shard-0-of-2.jsonl").path,
+                          atomically: true, encoding: .utf8)
+        let f = try OutputFile(path: path, partial: true)
+        f.write("a\n")
+        XCTAssertEqual(try String(contentsOfFile: path + ".partial", encoding: .utf8), "a\n")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "old\n")
+        f.write("b\n")
+        try f.finish()
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "a\nb\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".partial"))
     }
 
     private func temporaryDirectory() throws -> URL {

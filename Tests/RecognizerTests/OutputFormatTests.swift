@@ -183,6 +183,7 @@ final class OutputFormatTests: XCTestCase {
                     let note = try ser(["predict"] + common + ["--shard", "\(i)/3", "--output", out]).err
                     XCTAssertTrue(note.contains("shard \(i)/3"), note)
                     shardFiles.append(dir.appendingPathComponent("p.shard-\(i)-of-3.\(format)").path)
+                    XCTAssertFalse(FileManager.default.fileExists(atPath: shardFiles[i] + ".partial"), "renamed when done")
                 }
                 // The Slurm variables give the same shard (ids 1…3).
                 try ser(["predict"] + common + ["--output", dir.appendingPathComponent("s.\(format)").path],
