@@ -19,7 +19,8 @@ PY
 
 # 2. It builds against this checkout without compiling the HTTP packages. (SwiftPM still clones every
 #    package SER's manifest names while resolving; it compiles only what the product needs.)
-(cd Examples/QuickStart && swift build -q --product QuickStart)
+# SwiftPM can keep a stale list of a path dependency's files; on failure build once more from scratch.
+(cd Examples/QuickStart && { swift build -q --product QuickStart 2>/dev/null || { rm -rf .build && swift build -q --product QuickStart; }; })
 compiled=$(find Examples/QuickStart/.build/debug/ -name '*.o' \( -path '*/Hummingbird*' -o -path '*/NIO*' \) | wc -l)
 if [ "$compiled" != 0 ]; then
     echo "Examples/QuickStart compiled Hummingbird or SwiftNIO: the SpeechEmotion product must not depend on them"; exit 1

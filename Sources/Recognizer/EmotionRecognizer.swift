@@ -281,7 +281,8 @@ public struct EmotionRecognizer: Sendable {
             let p = try probabilities(Array(x), source: source)
             let best = EmotionPrediction.argmax(p)
             windows.append(TimelineWindow(start: plan[i].audio.start, end: plan[i].audio.end, span: plan[i].span,
-                                          emotion: labels[best], confidence: p[best], probabilities: p))
+                                          emotion: labels[best], confidence: p[best],
+                                          probabilities: zip(labels, p).map { EmotionScore(emotion: $0, probability: $1) }))
         }
         let segments = SegmentMerger.segments(windows: windows, regionOf: plan.map(\.region), labels: labels,
                                               merge: seg.mergeAdjacent)
