@@ -307,6 +307,11 @@ public struct EmotionRecognizer: Sendable {
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw RecognizerError.nonFiniteSample(source: source, index: bad)
         }
+        // The decoder's limit on sample magnitude, so that the features stay finite.
+        if let bad = samples.firstIndex(where: { abs($0) > AudioLimits.maxSampleMagnitude }) {
+            throw RecognizerError.audio(.outOfRange(path: source, field: "sample value", value: "\(samples[bad]) at index \(bad)",
+                                                    allowed: "magnitude ≤ \(Int(AudioLimits.maxSampleMagnitude))"))
+        }
         let duration = Double(samples.count) / Double(sampleRate)
         if let limit = options.maxDuration, duration > limit {
             throw RecognizerError.tooLong(source: source, duration: duration, limit: limit)

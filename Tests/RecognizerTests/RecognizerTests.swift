@@ -57,6 +57,11 @@ final class RecognizerTests: XCTestCase {
         XCTAssertThrowsError(try recognizer.recognize(samples: [0, .nan], sampleRate: 16000)) {
             XCTAssertEqual($0 as? RecognizerError, .nonFiniteSample(source: "<samples>", index: 1))
         }
+        XCTAssertThrowsError(try recognizer.recognize(samples: [0, 1e30], sampleRate: 16000)) {
+            guard case .audio(.outOfRange(path: "<samples>", field: "sample value", _, _))? = $0 as? RecognizerError else {
+                return XCTFail("\($0)")
+            }
+        }
         XCTAssertThrowsError(try recognizer.recognize(samples: [0.1], sampleRate: 0)) {
             XCTAssertEqual($0 as? RecognizerError, .invalidSampleRate(source: "<samples>", sampleRate: 0))
         }
