@@ -45,15 +45,6 @@ public enum AudioDecoder {
         return try collect(try PCMSourceOpener.openChecked(data: data, name: name, backend: options.backend), options: options)
     }
 
-    /// Reads standard input to its end and decodes it (`ser predict -` style); errors name `<stdin>`.
-    public static func loadStandardInput(options: AudioOptions = .init()) throws -> AudioClip {
-        let data: Data
-        do { data = try FileHandle.standardInput.readToEnd() ?? Data() } catch {
-            throw AudioError.io(path: "<stdin>", reason: "cannot read standard input (\(error.localizedDescription))")
-        }
-        return try load(data: data, name: "<stdin>", options: options)
-    }
-
     /// Decodes a file block by block, calling `body` with consecutive mono samples at the output
     /// rate (the buffer is only valid during the call). Returns the header with `frames` set to
     /// the frames actually decoded. Errors found late (truncation, NaN) are thrown after the
