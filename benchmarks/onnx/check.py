@@ -9,7 +9,8 @@ For each bundled model (handmade, default):
      |p_onnx - p_ser| over all clips and classes must be <= 1e-4.
 Then the README's example (example.py: librosa features + onnxruntime + the metadata's standardiser) is run
 on short clips with the handmade model and compared with `ser predict --model handmade --keep-silence`
-(<= 1e-3); the difference to plain `ser predict` (silence trimmed) is printed, not asserted.
+(<= 1e-3); the difference to plain `ser predict` (silence trimmed) is printed, not asserted. Last, the
+README's Python example must be example.py verbatim.
 
 Usage: check.py --ser PATH --work DIR CLIP...   (exit status 0 = PASS)
 """
@@ -105,6 +106,10 @@ def main():
         exported[model] = path
     if "handmade" in exported:
         status &= check_example(a.ser, exported["handmade"], a.clips[: a.example_clips])
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+    verbatim = open(example.__file__).read() in open(readme).read()
+    print(f"README's Python example is benchmarks/onnx/example.py verbatim: {'PASS' if verbatim else 'FAIL'}")
+    status &= verbatim
     print("onnx check: PASS" if status else "onnx check: FAIL")
     return 0 if status else 1
 
