@@ -61,7 +61,8 @@ struct ExportCommand: ParsableCommand {
 /// matrix the network sees, as the ONNX graph takes it) and the probabilities of the classifier
 /// `ser predict` uses, on the whole decoded file (what `ser predict --keep-silence` prints).
 ///
-/// Writes `DIR/NNNN.safetensors` (tensors `input` `[1, C, T]` and `probabilities` `[1, K]`) and
+/// Writes `DIR/NNNN.safetensors` (tensors `input` `[1, C, T]`, `probabilities` `[1, K]` and the
+/// network's `logits` `[1, K]`) and
 /// `DIR/manifest.json` (`[{"file": "NNNN.safetensors", "source": path, "frames": T}]`).
 enum ONNXCheckDump {
     /// Why the dump failed.
@@ -95,10 +96,12 @@ enum ONNXCheckDump {
             let predicted = try classifier.probabilities(samples: clip.samples)
             let diff = zip(direct, predicted).map { abs($0 - $1) }.max() ?? 0
             guard diff <= 1e-5 else { throw Failure.inputDrift(source: item.url.path, difference: diff) }
+            let logits = network.logits(try Batch(features: [x]))              // (1, K), before the temperature
             let name = String(format: "%04d.safetensors", i)
             let file = SafeTensorsFile(tensors: [
                 "input": Tensor(shape: [1] + x.shape, data: x.data),
                 "probabilities": Tensor(shape: [1, predicted.count], data: predicted),
+                "logits": logits,
             ])
             try file.write(to: dir.appendingPathComponent(name))
             manifest.append(["file": name, "source": item.url.path, "frames": "\(x.shape[1])"])

@@ -6,7 +6,11 @@ For each bundled model (handmade, default):
      and the probabilities of `ser`'s classifier on the whole clip (what `ser predict --keep-silence` prints);
   2. onnx.checker (with shape inference) accepts the file;
   3. onnxruntime runs the graph on each input, alone and as a batch of two copies; the largest
-     |p_onnx - p_ser| over all clips and classes must be <= 1e-4.
+     |p_onnx - p_ser| over all clips and classes must be <= 1e-4 (the logits are compared too, relative to
+     max(1, max|z|), as near-uniform probabilities of very short clips hide differences);
+  4. with torch installed, the ONNX logits match the PyTorch reference (benchmarks/model/stacnn.py) on random
+     inputs of 1 to 100 frames (relative <= 1e-4): near-uniform probabilities of very short clips would hide a
+     pooling mistake, logits do not.
 Then the README's example (example.py: librosa features + onnxruntime + the metadata's standardiser) is run
 on short clips with the handmade model and compared with `ser predict --model handmade --keep-silence`
 (<= 1e-3); the difference to plain `ser predict` (silence trimmed) is printed, not asserted. Last, the
@@ -55,20 +59,53 @@ def check_network(ser, model, clips, work):
     print(run([ser, "export", "--onnx", onnx_path, "--model", model, "--check-inputs", *clips, "--check-out", dump]).strip())
     onnx.checker.check_model(onnx.load(onnx_path), full_check=True)
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-    worst, worst_clip = 0.0, None
+    worst, worst_clip, worst_z = 0.0, None, 0.0
     for entry in json.load(open(os.path.join(dump, "manifest.json"))):
         t = load_file(os.path.join(dump, entry["file"]))
-        x, p_ser = t["input"], t["probabilities"]
-        p_onnx = session.run(["probabilities"], {"features": x})[0]
+        x, p_ser, z_ser = t["input"], t["probabilities"], t["logits"]
+        p_onnx, z_onnx = session.run(["probabilities", "logits"], {"features": x})
         p_batch = session.run(["probabilities"], {"features": np.concatenate([x, x])})[0]
         d = max(np.abs(p_onnx - p_ser).max(), np.abs(p_batch - np.concatenate([p_ser, p_ser])).max())
-        print(f"  {model}: {entry['frames']:>5} frames  max|diff| {d:.2e}  {os.path.basename(entry['source'])}")
+        dz = np.abs(z_onnx - z_ser).max() / max(1.0, np.abs(z_ser).max())
+        print(f"  {model}: {entry['frames']:>5} frames  max|p diff| {d:.2e}  logits rel. diff {dz:.2e}  "
+              f"{os.path.basename(entry['source'])}")
         if d > worst:
             worst, worst_clip = d, entry["source"]
-    ok = worst <= TOLERANCE_NETWORK
-    print(f"{model}: network max|p_onnx - p_ser| = {worst:.3e} over {len(clips)} inputs (worst {worst_clip}): "
-          f"{'PASS' if ok else 'FAIL'} (<= {TOLERANCE_NETWORK})")
+        worst_z = max(worst_z, dz)
+    ok = bool(worst <= TOLERANCE_NETWORK and worst_z <= TOLERANCE_NETWORK)
+    print(f"{model}: network max|p_onnx - p_ser| = {worst:.3e} over {len(clips)} inputs (worst {worst_clip}), "
+          f"logits max relative diff {worst_z:.3e}: {'PASS' if ok else 'FAIL'} (<= {TOLERANCE_NETWORK})")
     return ok, onnx_path
+
+
+def check_reference(model, onnx_path, root):
+    """ONNX logits against the PyTorch reference (benchmarks/model/stacnn.py) on random inputs of 1..100 frames:
+    the logits are not squashed by a softmax, so short inputs (1-, 2-, 3-frame poolings) are tested as sharply as
+    long ones. Skipped without torch."""
+    try:
+        import torch
+        sys.path.insert(0, os.path.join(root, "benchmarks", "model"))
+        from stacnn import STACNN
+        from safetensors import safe_open
+    except ImportError as e:
+        print(f"{model}: PyTorch reference skipped ({e})")
+        return True
+    path = os.path.join(root, "models", f"{model}.safetensors")
+    net = STACNN.from_json(safe_open(path, "np").metadata()["model_config"])
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in load_file(path).items()}, strict=True)
+    net.eval()
+    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    rng, worst = np.random.default_rng(0), 0.0
+    for T in [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100]:
+        x = 2 * rng.standard_normal((1, net.cfg["inputChannels"], T)).astype(np.float32)
+        with torch.no_grad():
+            z_torch = net(torch.from_numpy(x).transpose(1, 2), torch.tensor([T])).numpy()
+        z_onnx = session.run(["logits"], {"features": x})[0]
+        worst = max(worst, np.abs(z_torch - z_onnx).max() / max(1.0, np.abs(z_torch).max()))
+    ok = bool(worst <= TOLERANCE_NETWORK)
+    print(f"{model}: logits vs the PyTorch reference, 1..100 frames: max relative diff {worst:.3e}: "
+          f"{'PASS' if ok else 'FAIL'} (<= {TOLERANCE_NETWORK})")
+    return ok
 
 
 def check_example(ser, onnx_path, clips):
@@ -82,7 +119,7 @@ def check_example(ser, onnx_path, clips):
         worst = max(worst, d_keep)
         print(f"  example.py vs ser predict --keep-silence: {d_keep:.2e}   vs ser predict (trimmed): {d_trim:.2e}   "
               f"{os.path.basename(clip)}")
-    ok = worst <= TOLERANCE_EXAMPLE
+    ok = bool(worst <= TOLERANCE_EXAMPLE)
     print(f"example: max|p_example - p_ser_predict_keep_silence| = {worst:.3e} over {len(clips)} clips: "
           f"{'PASS' if ok else 'FAIL'} (<= {TOLERANCE_EXAMPLE})")
     return ok
@@ -97,16 +134,17 @@ def main():
     ap.add_argument("clips", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     print(f"onnx {onnx.__version__}, onnxruntime {ort.__version__}, numpy {np.__version__}")
     status = True
     exported = {}
     for model in a.models.split(","):
         ok, path = check_network(a.ser, model, a.clips, a.work)
-        status &= ok
+        status &= ok & check_reference(model, path, root)
         exported[model] = path
     if "handmade" in exported:
         status &= check_example(a.ser, exported["handmade"], a.clips[: a.example_clips])
-    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+    readme = os.path.join(root, "README.md")
     verbatim = open(example.__file__).read() in open(readme).read()
     print(f"README's Python example is benchmarks/onnx/example.py verbatim: {'PASS' if verbatim else 'FAIL'}")
     status &= verbatim
