@@ -47,6 +47,8 @@ test: deps
 	  elif [ "$$k" = Haswell ] && ! grep -qw avx2 /proc/cpuinfo; then echo "== skipping Haswell kernels: this CPU has no AVX2"; \
 	  else echo "== unit tests, OPENBLAS_CORETYPE=$$k"; OPENBLAS_CORETYPE=$$k $(SWIFT) test --skip-build || exit 1; fi; \
 	done
+	@echo "== a package that depends on SER (Examples/QuickStart)"
+	./scripts/check-example.sh
 
 bench-features: build
 	./benchmarks/features_vs_librosa.sh

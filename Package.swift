@@ -1,9 +1,16 @@
 // swift-tools-version:6.0
 // SER: speech emotion recognition (STA-CNN) in Swift. GPL-3.0-or-later.
 //
-// The targets follow the chain of the paper, data flowing one way:
-//   Core -> Audio -> Features -> Encoder -> Network -> Model -> Corpora -> Experiments -> Recognizer -> Service -> CLI
-// (Encoder: a pretrained speech encoder, Whisper, run natively as a frozen feature block.)
+// The targets follow the chain of the paper; each imports only targets listed before it, so data
+// flows one way:
+//   SERCore -> SERAudio, SERFeatures -> SEREncoder      audio -> model input (ClipFeaturizer)
+//   SERCore -> SERNetwork -> SERModel                     the STA-CNN (its FeatureConfig from SERFeatures)
+//   SERCorpora, SERReports -> SERExperiments              datasets, reports; training and evaluation
+//   SERRecognizer -> SERBundledModels                     file -> emotion; the models of models/
+//   SERRecognizer -> SERService -> CLI                    HTTP on Hummingbird 2; `ser`
+//
+// Products: `SpeechEmotion` (the library, no HTTP dependencies), `SpeechEmotionService` (the HTTP
+// service on Hummingbird 2), `SpeechEmotionExperiments` (training and evaluation) and `ser`.
 import PackageDescription
 
 let package = Package(
@@ -11,7 +18,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ser", targets: ["CLI"]),
-        .library(name: "SpeechEmotion", targets: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERRecognizer"]),
+        .library(name: "SpeechEmotion", targets: ["SpeechEmotion"]),
+        .library(name: "SpeechEmotionService", targets: ["SERService"]),
+        .library(name: "SpeechEmotionExperiments", targets: ["SERCorpora", "SERReports", "SERExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,21 +48,29 @@ let package = Package(
         // The chain.
         .target(name: "SERCore", dependencies: ["COpenBLAS", "CCPU"], path: "Sources/Core"),
         .target(name: "SERAudio", dependencies: ["SERCore", "CSndFile", "CFLAC", "CSoxr"], path: "Sources/Audio"),
-        .target(name: "SERFeatures", dependencies: ["SERCore", "SERAudio", "CFFTW"], path: "Sources/Features",
+        .target(name: "SERFeatures", dependencies: ["SERCore", "CFFTW"], path: "Sources/Features",
                 // The STFT uses FFTW's double-precision library too (libfftw3, same Debian package).
                 linkerSettings: [.linkedLibrary("fftw3")]),
         // Whisper's encoder (inference only) over the log-mel front end; CTranslate2/safetensors weights.
         .target(name: "SEREncoder", dependencies: ["SERCore", "SERAudio", "SERFeatures"], path: "Sources/Encoder"),
-        .target(name: "SERNetwork", dependencies: ["SERCore", "COpenBLAS"], path: "Sources/Network"),
+        .target(name: "SERNetwork", dependencies: ["SERCore"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
         .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
         // Evaluation metrics, Markdown/JSON reports and SVG plots.
         .target(name: "SERExperiments",
                 dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
                 path: "Sources/Experiments"),
-        .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
+        .target(name: "SERReports", path: "Sources/Reports"),
         // The library entry point: file/samples/bytes -> emotion prediction or timeline.
         .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel"], path: "Sources/Recognizer"),
+        // The bundled models of models/ as resources, found by name from any package that depends on SER.
+        .target(name: "SERBundledModels", dependencies: ["SERRecognizer"], path: "models",
+                exclude: ["README.md"],
+                resources: [.copy("default.safetensors"), .copy("handmade.safetensors"), .copy("session.safetensors")]),
+        // `import SpeechEmotion`: re-exports the library's modules.
+        .target(name: "SpeechEmotion",
+                dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel", "SERRecognizer", "SERBundledModels"],
+                path: "Sources/SpeechEmotion"),
         // The HTTP service on Hummingbird 2.
         .target(name: "SERService",
                 dependencies: [
@@ -65,8 +82,8 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports",
-                "SERExperiments", "SERRecognizer", "SERService",
+                "SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel", "SERCorpora", "SERReports",
+                "SERExperiments", "SERRecognizer", "SERBundledModels", "SERService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,7 +102,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["SERCore", "SERTestSupport"], path: "Tests/CoreTests"),
         .testTarget(name: "CorporaTests", dependencies: ["SERCorpora", "SERCore", "SERTestSupport"],
                     path: "Tests/CorporaTests"),
-        .testTarget(name: "ReportsTests", dependencies: ["SERReports", "SERTestSupport"],
+        .testTarget(name: "ReportsTests", dependencies: ["SERReports", "SERCore", "SERTestSupport"],
                     path: "Tests/ReportsTests"),
         .testTarget(name: "AudioTests", dependencies: ["SERAudio", "SERCore", "SERTestSupport"], path: "Tests/AudioTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
@@ -93,7 +110,7 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERAudio", "SERCore", "SERCorpora", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/ExperimentsTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
-        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],
+        .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERBundledModels", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
                     dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",

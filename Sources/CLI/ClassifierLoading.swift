@@ -1,4 +1,5 @@
 import Foundation
+import SERBundledModels
 import SERRecognizer
 
 /// Why no classifier could be loaded.
@@ -14,25 +15,21 @@ enum ClassifierLoadingError: Error, CustomStringConvertible {
     }
 }
 
-/// Where `ser` looks for a bundled model called `name` (`default`, `handmade`), in order:
-/// `$SER_MODEL` (for `default` only), `models/NAME.safetensors` next to the checkout the binary was
-/// built in (`.build/<config>/ser`), in the current folder, and `/usr/local/share/ser/NAME.safetensors`.
+/// Where `ser` looks for a bundled model called `name` (`default`, `handmade`, `session`), in order:
+/// `$SER_MODEL` (for `default` only), the places ``BundledModel/candidates`` lists (`$SER_MODELS_DIR`,
+/// the resources next to the binary, the checkout it was built from), `models/NAME.safetensors` in
+/// the current folder, and `/usr/local/share/ser/NAME.safetensors`.
 func defaultModelCandidates(name: String = "default") -> [String] {
     var list: [String] = []
     if name == "default", let env = ProcessInfo.processInfo.environment["SER_MODEL"], !env.isEmpty { list.append(env) }
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var dir = exe.deletingLastPathComponent()
-    for _ in 0..<4 {
-        list.append(dir.appendingPathComponent("models/\(name).safetensors").path)
-        dir = dir.deletingLastPathComponent()
-    }
+    if let bundled = BundledModel(rawValue: name) { list += bundled.candidates.map(\.path) }
     list.append(FileManager.default.currentDirectoryPath + "/models/\(name).safetensors")
     list.append("/usr/local/share/ser/\(name).safetensors")
     return list
 }
 
 /// The bundled models `--model` accepts by name (see models/README.md).
-let bundledModelNames = ["default", "handmade", "session"]
+let bundledModelNames = BundledModel.allCases.map(\.rawValue)
 
 /// The model file `--model` names: the file at `modelPath`, a bundled model by name (`default`:
 /// Whisper-base encoder + STA-CNN head; `handmade`: STA-CNN on the paper's hand-made features, no

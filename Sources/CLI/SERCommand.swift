@@ -11,5 +11,5 @@ struct SER: AsyncParsableCommand {
         version: SERVersion.report,
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self,
-                      EncoderCommand.self, ExportCommand.self])
+                      EncoderCommand.self, ReportCommand.self, MergeCommand.self, ExportCommand.self])
 }

@@ -66,7 +66,9 @@ public struct SafeTensorsFile: Sendable {
     /// Reads a file. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors are read and converted to Float.
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        // Mapped, not read: the file's pages are paged in once while the tensors are converted and
+        // dropped with the mapping, so loading an 80 MB encoder needs ~80 MB more, not 160.
+        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
             throw SafeTensorsError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
         }
         try self.init(data: data, path: url.path)
@@ -74,7 +76,25 @@ public struct SafeTensorsFile: Sendable {
 
     /// Parses bytes already in memory; `path` is used in error messages.
     public init(data: Data, path: String = "<memory>") throws {
-        let bytes = [UInt8](data)
+        let (tensors, metadata, headerEnd) = try data.withUnsafeBytes { try Self.parse($0, path: path) }
+        self.init(tensors: tensors, metadata: metadata)
+        // The checksum is stored twice, under two keys, so that a flipped bit in one key's name
+        // (which would make the file look like one written without a checksum) is caught too.
+        let stored = metadata[Self.checksumKey], copy = metadata[Self.checksumCopyKey]
+        if stored != nil || copy != nil {
+            let body = data.count > headerEnd ? data[data.index(data.startIndex, offsetBy: headerEnd)...] : Data()[...]
+            guard let stored, stored == copy,
+                  Self.checksum(metadata: metadata, tensors: tensors, body: body) == stored else {
+                throw SafeTensorsError.damaged(path: path)
+            }
+            self.metadata[Self.checksumKey] = nil                 // verified; written anew on every write
+            self.metadata[Self.checksumCopyKey] = nil
+        }
+    }
+
+    /// The tensors (converted to Float), the metadata and the offset of the data section of a file's bytes.
+    private static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws
+        -> (tensors: [String: Tensor], metadata: [String: String], headerEnd: Int) {
         guard bytes.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than the 8-byte header length") }
         var headerLen: UInt64 = 0
         for i in 0..<8 { headerLen |= UInt64(bytes[i]) << (8 * UInt64(i)) }
@@ -117,42 +137,30 @@ public struct SafeTensorsFile: Sendable {
                 throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has \(o[1] - o[0]) bytes for \(n) elements of \(dtype)")
             }
             let start = headerEnd + o[0]
-            var values = [Float](repeating: 0, count: n)
-            bytes.withUnsafeBufferPointer { buf in
-                let base = UnsafeRawPointer(buf.baseAddress!) + start
-                for i in 0..<n {
-                    let p = base + i * width
-                    switch dtype {
-                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-                    case "F64": values[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
-                    case "F16":
-                        #if arch(x86_64) || arch(arm64)
-                        values[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-                        #endif
-                    case "BF16": values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
-                    case "I64": values[i] = Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
-                    case "I32": values[i] = Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
-                    case "I16": values[i] = Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
-                    case "I8": values[i] = Float(p.load(as: Int8.self))
-                    default: values[i] = Float(p.load(as: UInt8.self))
-                    }
+            let base = UnsafeRawPointer(bytes.baseAddress!) + start     // non-nil: headerEnd >= 8
+            let values = [Float](unsafeUninitializedCapacity: n) { out, count in
+                func fill(_ f: (UnsafeRawPointer) -> Float) { for i in 0..<n { out[i] = f(base + i * width) } }
+                switch dtype {
+                case "F32": fill { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+                case "F64": fill { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)))) }
+                case "F16":
+                    #if arch(x86_64) || arch(arm64)
+                    fill { Float(Float16(bitPattern: UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self)))) }
+                    #else
+                    fill { _ in 0 }
+                    #endif
+                case "BF16": fill { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) << 16) }
+                case "I64": fill { Float(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
+                case "I32": fill { Float(Int32(littleEndian: $0.loadUnaligned(as: Int32.self))) }
+                case "I16": fill { Float(Int16(littleEndian: $0.loadUnaligned(as: Int16.self))) }
+                case "I8": fill { Float($0.load(as: Int8.self)) }
+                default: fill { Float($0.load(as: UInt8.self)) }
                 }
+                count = n
             }
             tensors[name] = Tensor(shape: shape, data: values)
         }
-        self.init(tensors: tensors, metadata: metadata)
-        // The checksum is stored twice, under two keys, so that a flipped bit in one key's name
-        // (which would make the file look like one written without a checksum) is caught too.
-        let stored = metadata[Self.checksumKey], copy = metadata[Self.checksumCopyKey]
-        if stored != nil || copy != nil {
-            let body = data.count > headerEnd ? data[data.index(data.startIndex, offsetBy: headerEnd)...] : Data()[...]
-            guard let stored, stored == copy,
-                  Self.checksum(metadata: metadata, tensors: tensors, body: body) == stored else {
-                throw SafeTensorsError.damaged(path: path)
-            }
-            self.metadata[Self.checksumKey] = nil                 // verified; written anew on every write
-            self.metadata[Self.checksumCopyKey] = nil
-        }
+        return (tensors, metadata, headerEnd)
     }
 
     /// Metadata key of the checksum every file written by this project carries: a ``ContentHash``

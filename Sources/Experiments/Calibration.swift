@@ -68,7 +68,7 @@ extension ExperimentRunner {
         for fold in folds {
             guard let url = finishedModel(fold) else { continue }
             var saved = try SavedModel.read(from: url)
-            let validation = table.clips(fold.validation)
+            let validation = try table.clips(fold.validation)
             let z = try Evaluation.logits(try saved.makeModel(), validation.features.map(saved.standardizer.applied(to:)))
             let K = saved.config.numClasses
             let t = TemperatureScaling.fit(logits: z, labels: validation.labels, classes: K)

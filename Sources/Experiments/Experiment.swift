@@ -125,7 +125,7 @@ public struct ExperimentRunner {
             for s in spec.seeds {
                 let p = try SplitProtocols.stratifiedHoldout(corpus, seed: s)
                 first = first ?? p
-                folds += p.folds.map { var f = $0; f.name = "seed-\(s)"; return f }
+                folds += p.folds.map { var f = $0; f.name = "seed-\(s)"; f.seed = s; return f }
             }
             guard let base = first else { throw ExperimentError.invalidSetup("holdout needs at least one seed") }
             plan = SplitPlan(corpus: corpus, protocolName: "holdout-6:2:2", seed: seed, speakerIndependent: false,
@@ -171,10 +171,10 @@ public struct ExperimentRunner {
     }
 
     /// The training clips of `fold`: the originals, then one perturbed copy of each per perturbation.
-    func trainingClips(_ fold: ResolvedFold, _ table: ClipTable) -> LabelledClips {
-        var clips = table.clips(fold.train)
+    func trainingClips(_ fold: ResolvedFold, _ table: ClipTable) throws -> LabelledClips {
+        var clips = try table.clips(fold.train)
         for p in spec.augmentation?.perturbations ?? [] {
-            let copies = table.clips(fold.train, variant: p.tag)
+            let copies = try table.clips(fold.train, variant: p.tag)
             clips.features += copies.features; clips.labels += copies.labels
         }
         // Sampling groups (corpus, class), for batches balanced by corpus and class.
@@ -230,14 +230,13 @@ public struct ExperimentRunner {
             model.inputChannels = spec.features.channels
             model.numClasses = corpus.labels.count
             var training = spec.training
-            if spec.protocolKind == .holdout, let s = UInt64(fold.name.replacingOccurrences(of: "seed-", with: "")) { training.seed = s }
-            else { training.seed = spec.seeds.first ?? 0 }
+            training.seed = fold.seed ?? spec.seeds.first ?? 0
             let trainer = Trainer(directory: foldDir, modelConfig: model, config: training,
                                   featureConfig: spec.features, labels: corpus.labels,
                                   normalization: spec.effectiveNormalization)
-            let outcome = try trainer.train(train: trainingClips(fold, table), validation: table.clips(fold.validation),
+            let outcome = try trainer.train(train: try trainingClips(fold, table), validation: try table.clips(fold.validation),
                                             resume: resume, progress: progress)
-            let test = table.clips(fold.test)
+            let test = try table.clips(fold.test)
             let (_, calibration, predicted) = try Self.testWithCalibration(outcome.model, test, labels: corpus.labels)
             let (metrics, byCorpus) = try Self.foldMetrics(predicted, fold, test, labels: corpus.labels)
             var r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
@@ -340,7 +339,7 @@ extension ExperimentRunner {
             let foldDir = directory.appendingPathComponent(fold.name)
             guard let modelURL = finishedModel(fold) else { continue }
             let saved = try SavedModel.read(from: modelURL)
-            let test = table.clips(fold.test)
+            let test = try table.clips(fold.test)
             let (_, calibration, predicted) = try Self.testWithCalibration(saved, test, labels: corpus.labels)
             let (metrics, byCorpus) = try Self.foldMetrics(predicted, fold, test, labels: corpus.labels)
             var history: TrainingHistory? = nil
@@ -381,7 +380,7 @@ extension ExperimentRunner {
         let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
-            let train = table.clips(fold.train), validation = table.clips(fold.validation), test = table.clips(fold.test)
+            let train = try table.clips(fold.train), validation = try table.clips(fold.validation), test = try table.clips(fold.test)
             let model = LinearBaseline(train: train.features, trainLabels: train.labels, validation: validation.features,
                                        validationLabels: validation.labels, classes: corpus.labels.count)
             let (m, byCorpus) = try Self.foldMetrics(model.predict(test.features), fold, test, labels: corpus.labels)
@@ -414,8 +413,20 @@ struct ClipTable {
     var features: [Key: Tensor] = [:]
 
     /// The clips of `subset` (all must be in the table under `variant`), labelled by class index.
-    func clips(_ subset: [CorpusEntry], variant: String = "") -> LabelledClips {
-        LabelledClips(features: subset.map { features[Key(url: $0.url, variant: variant)]! },
-                      labels: subset.map { labelIndex[$0.label] ?? 0 })
+    /// - Throws: ``ExperimentError/invalidSetup(_:)`` naming the file whose features are missing
+    ///   or whose label is not one of the model's classes.
+    func clips(_ subset: [CorpusEntry], variant: String = "") throws -> LabelledClips {
+        var out = LabelledClips(features: [], labels: [])
+        out.features.reserveCapacity(subset.count); out.labels.reserveCapacity(subset.count)
+        for e in subset {
+            guard let x = features[Key(url: e.url, variant: variant)] else {
+                throw ExperimentError.invalidSetup("no features for \(e.url.path)\(variant.isEmpty ? "" : " (\(variant))")")
+            }
+            guard let k = labelIndex[e.label] else {
+                throw ExperimentError.invalidSetup("\(e.url.path): label '\(e.label)' is not one of the classes \(labelIndex.keys.sorted())")
+            }
+            out.features.append(x); out.labels.append(k)
+        }
+        return out
     }
 }

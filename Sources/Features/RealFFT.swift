@@ -51,20 +51,20 @@ final class FFTWPlanCache: @unchecked Sendable {
 /// A forward real FFT of fixed size with its own aligned input/output buffers.
 ///
 /// Not thread-safe (it owns mutable buffers): use one per thread. The underlying plan is shared.
-final class RealFFT {
+package final class RealFFT {
     /// Transform size.
-    let size: Int
+    package let size: Int
     /// Number of complex outputs, `size / 2 + 1`.
-    let bins: Int
+    package let bins: Int
     /// Input buffer (`size` doubles). Fill it, then call `execute()`; it may be overwritten.
-    let input: UnsafeMutablePointer<Double>
+    package let input: UnsafeMutablePointer<Double>
     /// Output buffer: `bins` interleaved (re, im) pairs.
-    let output: UnsafeMutablePointer<Double>
+    package let output: UnsafeMutablePointer<Double>
     private let complexOutput: UnsafeMutablePointer<fftw_complex>
     private let plan: OpaquePointer
 
     /// A transform of `size` points (even, > 0).
-    init(size: Int) {
+    package init(size: Int) {
         precondition(size > 0 && size % 2 == 0, "RealFFT: size \(size) must be even and positive")
         self.size = size
         self.bins = size / 2 + 1
@@ -81,14 +81,14 @@ final class RealFFT {
     }
 
     /// Transforms `input` into `output`.
-    func execute() {
+    package func execute() {
         fftw_execute_dft_r2c(plan, input, complexOutput)
     }
 
     /// Transforms the frame of `x` that starts at sample `start` (may be negative or run past the
     /// end: zeros there, as a centred STFT with zero padding), multiplied by `window` (`size`
     /// values), into `output`.
-    func transformFrame(_ x: UnsafeBufferPointer<Float>, start: Int, window: UnsafePointer<Double>) {
+    package func transformFrame(_ x: UnsafeBufferPointer<Float>, start: Int, window: UnsafePointer<Double>) {
         let n = x.count
         let lo = Swift.max(0, -start), hi = Swift.min(size, n - start)
         if lo > 0 { input.update(repeating: 0, count: Swift.min(lo, size)) }
@@ -103,21 +103,21 @@ final class RealFFT {
 
 /// An inverse real FFT of fixed size (`numpy.fft.irfft` with `n = size`, including its 1/n
 /// scaling), with its own aligned buffers. Not thread-safe; the plan is shared.
-final class InverseRealFFT {
+package final class InverseRealFFT {
     /// Transform size.
-    let size: Int
+    package let size: Int
     /// Number of complex inputs, `size / 2 + 1`.
-    let bins: Int
+    package let bins: Int
     /// Input buffer: `bins` interleaved (re, im) pairs. The imaginary parts of the first and
     /// last bin are ignored (set to 0), as numpy does. Overwritten by `execute()`.
-    let input: UnsafeMutablePointer<Double>
+    package let input: UnsafeMutablePointer<Double>
     /// Output buffer (`size` doubles), scaled by 1/size.
-    let output: UnsafeMutablePointer<Double>
+    package let output: UnsafeMutablePointer<Double>
     private let complexInput: UnsafeMutablePointer<fftw_complex>
     private let plan: OpaquePointer
 
     /// A transform of `size` points (even, > 0).
-    init(size: Int) {
+    package init(size: Int) {
         precondition(size > 0 && size % 2 == 0, "InverseRealFFT: size \(size) must be even and positive")
         self.size = size
         self.bins = size / 2 + 1
@@ -134,7 +134,7 @@ final class InverseRealFFT {
     }
 
     /// Transforms `input` into `output`.
-    func execute() {
+    package func execute() {
         input[1] = 0; input[2 * bins - 1] = 0
         fftw_execute_dft_c2r(plan, complexInput, output)
         let scale = 1 / Double(size)

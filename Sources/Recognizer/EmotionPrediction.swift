@@ -15,13 +15,16 @@ public struct EmotionScore: Codable, Sendable, Equatable {
 /// The emotion recognised in one recording (or one stretch of it), or the finding that it holds
 /// no speech.
 ///
-/// JSON: `{"source": "a.wav", "speech": true, "emotion": "angry", "confidence": 0.81,
-/// "duration": 3.2, "speechDuration": 2.1, "windows": 1, "probabilities": [{"emotion": "angry",
-/// "probability": 0.81}, …]}` with the probabilities in the classifier's label order. A recording
-/// without speech has `"speech": false`, `"emotion": null`, `"confidence": null`,
-/// `"speechDuration": 0`, `"windows": 0` and no probabilities.
+/// JSON: the shared row shape (``ResultRow``): `{"file": "a.wav", "start": 0, "end": 3.2,
+/// "duration": 3.2, "speech": true, "emotion": "angry", "confidence": 0.81, "probabilities":
+/// {"angry": 0.81, …}, "windows": 1, "speechDuration": 2.1, "normalization": "global"}`. A
+/// recording without speech has `"speech": false`, `"emotion": null`, `"confidence": null`,
+/// `"probabilities": {}`, `"speechDuration": 0` and `"windows": 0`. ``source`` is written as
+/// `file` (absent for raw samples). Decoded probabilities are in alphabetical label order (a JSON
+/// object has no order); the older shape (`source`, an array of `{emotion, probability}`) still
+/// decodes.
 public struct EmotionPrediction: Codable, Sendable, Equatable {
-    /// Where the audio came from (file path or upload name); `nil` for raw samples.
+    /// Where the audio came from (file path or upload name); `nil` for raw samples. JSON: `file`.
     public var source: String?
     /// Whether the voice activity detector found speech. Without speech there is no emotion.
     public var speech: Bool
@@ -83,36 +86,18 @@ public struct EmotionPrediction: Codable, Sendable, Equatable {
         return best
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case source, speech, emotion, confidence, probabilities, duration, speechDuration, windows, normalization
-    }
-
-    /// Writes every key, `null` for an absent emotion and confidence (and source).
+    /// Writes the shared row shape (``ResultRow``).
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(source, forKey: .source)
-        try c.encode(speech, forKey: .speech)
-        try c.encode(emotion, forKey: .emotion)
-        try c.encode(confidence, forKey: .confidence)
-        try c.encode(probabilities, forKey: .probabilities)
-        try c.encode(duration, forKey: .duration)
-        try c.encode(speechDuration, forKey: .speechDuration)
-        try c.encode(windows, forKey: .windows)
-        try c.encodeIfPresent(normalization, forKey: .normalization)
+        try ResultRow(self).encode(to: encoder)
     }
 
-    /// Reads JSON written by ``encode(to:)``; JSON from before the speech fields existed reads as
-    /// speech over the whole duration, one window.
+    /// Reads the row shape (or the older one); JSON from before the speech fields existed reads
+    /// as speech over the whole duration, one window.
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        source = try c.decodeIfPresent(String.self, forKey: .source)
-        emotion = try c.decodeIfPresent(String.self, forKey: .emotion)
-        confidence = try c.decodeIfPresent(Float.self, forKey: .confidence)
-        probabilities = try c.decodeIfPresent([EmotionScore].self, forKey: .probabilities) ?? []
-        duration = try c.decode(Double.self, forKey: .duration)
-        speech = try c.decodeIfPresent(Bool.self, forKey: .speech) ?? (emotion != nil)
-        speechDuration = try c.decodeIfPresent(Double.self, forKey: .speechDuration) ?? (speech ? duration : 0)
-        windows = try c.decodeIfPresent(Int.self, forKey: .windows) ?? (speech ? 1 : 0)
-        normalization = try c.decodeIfPresent(String.self, forKey: .normalization)
+        let r = try ResultRow(from: decoder)
+        self.init(source: r.file, speech: r.speech, emotion: r.emotion, confidence: r.confidence, probabilities: r.probabilities,
+                  duration: r.duration, speechDuration: r.speechDuration ?? (r.speech ? r.duration : 0),
+                  windows: r.windows ?? (r.speech ? 1 : 0))
+        normalization = r.normalization
     }
 }

@@ -26,10 +26,21 @@ public struct RecognizerOptions: Sendable, Equatable {
     /// half its accuracy on clips cut tight to the speech), so the trim removes any longer lead-in
     /// or tail but keeps a pause of the usual length. 0 cuts tight to the speech.
     public var margin: Double
+    /// Files and uploads whose header promises at most this many seconds are decoded once into
+    /// memory; longer ones, and those whose length the header does not give, are decoded as a
+    /// stream (two or three passes), so memory does not grow with the recording's length
+    /// (default 120 s: about 7.7 MB of samples at 16 kHz). The answers are the same either way.
+    public var inMemoryDuration: Double
 
-    /// No duration limit, 64 Ki-frame decode blocks, silence trimmed, 3 s windows every 1.5 s.
+    /// The duration limit of `ser predict` when none is given: 4 hours.
+    public static let defaultMaxDuration: Double = 4 * 3600
+
+    /// 64 Ki-frame decode blocks, silence trimmed, 3 s windows every 1.5 s, no duration limit
+    /// unless given (``defaultMaxDuration`` is the CLI's).
     public init(maxDuration: Double? = nil, blockFrames: Int = 65536, trimSilence: Bool = true,
-                window: Double = 3, hop: Double = 1.5, voiceActivity: VoiceActivityOptions = .init(), margin: Double = 1) {
+                window: Double = 3, hop: Double = 1.5, voiceActivity: VoiceActivityOptions = .init(), margin: Double = 1,
+                inMemoryDuration: Double = 120) {
+        self.inMemoryDuration = inMemoryDuration
         self.maxDuration = maxDuration
         self.blockFrames = blockFrames
         self.trimSilence = trimSilence
@@ -105,20 +116,32 @@ public struct EmotionRecognizer: Sendable {
 
     /// The emotion of an audio file (any format the decoder reads).
     public func recognize(file: URL) throws -> EmotionPrediction {
-        let clip = try audio { try AudioDecoder.load(contentsOf: file, options: audioOptions) }
-        return try classify(clip.samples, source: file.path)
+        let info = try audio { try AudioDecoder.info(contentsOf: file) }
+        if fitsInMemory(info) {
+            let clip = try audio { try AudioDecoder.load(contentsOf: file, options: audioOptions) }
+            return try classify(Recording(source: file.path, samples: clip.samples))
+        }
+        return try classify(Recording(source: file.path) { body in
+            try audio { _ = try AudioDecoder.stream(contentsOf: file, options: audioOptions, body) }
+        })
     }
 
     /// The emotion of an audio file held in memory; `name` is used as the source in results and errors.
     public func recognize(data: Data, name: String) throws -> EmotionPrediction {
-        let clip = try audio { try AudioDecoder.load(data: data, name: name, options: audioOptions) }
-        return try classify(clip.samples, source: name)
+        let info = try audio { try AudioDecoder.info(data: data, name: name) }
+        if fitsInMemory(info) {
+            let clip = try audio { try AudioDecoder.load(data: data, name: name, options: audioOptions) }
+            return try classify(Recording(source: name, samples: clip.samples))
+        }
+        return try classify(Recording(source: name) { body in
+            try audio { _ = try AudioDecoder.stream(data: data, name: name, options: audioOptions, body) }
+        })
     }
 
     /// The emotion of mono `samples` at `sampleRate` (resampled to the classifier's rate when different).
     public func recognize(samples: [Float], sampleRate: Int) throws -> EmotionPrediction {
         let x = try prepare(samples: samples, sampleRate: sampleRate, source: "<samples>")
-        var p = try classify(x, source: "<samples>")
+        var p = try classify(Recording(source: "<samples>", samples: x))
         p.source = nil
         return p
     }
@@ -127,41 +150,119 @@ public struct EmotionRecognizer: Sendable {
 
     /// The emotions over time of an audio file, decoded as a stream (two passes).
     public func timeline(file: URL, options: SegmentOptions = .init()) throws -> Timeline {
-        try timeline(source: file.path, options: options) { body in
+        try timeline(Recording(source: file.path) { body in
             try audio { _ = try AudioDecoder.stream(contentsOf: file, options: audioOptions, body) }
-        }
+        }, options: options)
     }
 
     /// The emotions over time of an audio file held in memory, decoded as a stream (two passes).
     public func timeline(data: Data, name: String, options: SegmentOptions = .init()) throws -> Timeline {
-        try timeline(source: name, options: options) { body in
+        try timeline(Recording(source: name) { body in
             try audio { _ = try AudioDecoder.stream(data: data, name: name, options: audioOptions, body) }
-        }
+        }, options: options)
     }
 
     /// The emotions over time of mono `samples` at `sampleRate`.
     public func timeline(samples: [Float], sampleRate: Int, options: SegmentOptions = .init()) throws -> Timeline {
         let x = try prepare(samples: samples, sampleRate: sampleRate, source: "<samples>")
-        var t = try timeline(source: "<samples>", options: options) { body in
-            try x.withUnsafeBufferPointer { try body($0) }
-        }
+        var t = try timeline(Recording(source: "<samples>", samples: x), options: options)
         t.source = nil
         return t
     }
 
     // MARK: - Pipeline
 
-    /// Delivers the samples (at the classifier's rate) in blocks, possibly several times.
-    private typealias SampleStream = ((UnsafeBufferPointer<Float>) throws -> Void) throws -> Void
+    /// A recording at the classifier's rate that can be read more than once: held in memory, or
+    /// decoded again on every pass.
+    private struct Recording {
+        /// The name in results and errors.
+        var source: String
+        /// The samples, when held in memory.
+        var samples: [Float]?
+        /// Delivers every sample in consecutive blocks (one decoding pass).
+        var pass: (_ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> Void
 
-    private func timeline(source: String, options seg: SegmentOptions, _ stream: SampleStream) throws -> Timeline {
+        init(source: String, samples: [Float]) {
+            self.source = source
+            self.samples = samples
+            self.pass = { body in try samples.withUnsafeBufferPointer { try body($0) } }
+        }
+
+        init(source: String, pass: @escaping (_ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> Void) {
+            self.source = source
+            self.pass = pass
+        }
+
+        /// The frame levels of the whole recording (one pass).
+        func levels(_ options: VoiceActivityOptions, sampleRate: Int) throws -> FrameLevels {
+            var levels = FrameLevels(options: options, sampleRate: sampleRate)
+            if let samples { levels.append(samples) } else { try pass { levels.append($0) } }
+            guard levels.sampleCount > 0 else { throw RecognizerError.empty(source: source) }
+            return levels
+        }
+
+        /// Calls `each(i, samples)` for every range, in order, with the samples of `ranges[i]`
+        /// (clipped to the recording). `ranges` are sorted by lower bound; they may overlap or nest.
+        /// Streamed, this is one pass that keeps only the samples from the next range's start
+        /// onwards, so memory is bounded by the longest range plus a decoding block.
+        func collect(_ ranges: [Range<Int>], _ each: (Int, ArraySlice<Float>) throws -> Void) throws {
+            guard !ranges.isEmpty else { return }
+            if let samples {
+                for (i, r) in ranges.enumerated() {
+                    try each(i, samples[min(r.lowerBound, samples.count)..<min(r.upperBound, samples.count)])
+                }
+                return
+            }
+            var buffer: [Float] = []        // samples [bufferStart, bufferStart + buffer.count)
+            var bufferStart = 0
+            var next = 0                    // next range to deliver
+            var position = 0                // samples seen
+            func flush(final: Bool) throws {
+                while next < ranges.count, ranges[next].upperBound <= position || final {
+                    let r = ranges[next]
+                    let lo = min(buffer.count, max(0, r.lowerBound - bufferStart))
+                    let hi = max(lo, min(buffer.count, r.upperBound - bufferStart))
+                    try each(next, buffer[lo..<hi])
+                    next += 1
+                    let keepFrom = next < ranges.count ? ranges[next].lowerBound : position
+                    let drop = min(buffer.count, max(0, keepFrom - bufferStart))
+                    if drop > 0 { buffer.removeFirst(drop); bufferStart += drop }
+                }
+            }
+            try pass { block in
+                // Samples before the next range (silence between regions) are never kept.
+                let blockStart = position
+                position += block.count
+                guard next < ranges.count else { return }
+                if buffer.isEmpty { bufferStart = max(blockStart, ranges[next].lowerBound) }
+                let from = max(0, bufferStart + buffer.count - blockStart)
+                if from < block.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: block[from...])) }
+                try flush(final: false)
+            }
+            try flush(final: true)
+        }
+    }
+
+    /// Whether a file with this header is decoded into memory (see ``RecognizerOptions/inMemoryDuration``).
+    private func fitsInMemory(_ info: AudioInfo) -> Bool {
+        guard let frames = info.frames, frames > 0, info.sampleRate > 0 else { return false }
+        return Double(frames) / Double(info.sampleRate) <= options.inMemoryDuration
+    }
+
+    /// Sample indices of a span in seconds, clipped to `0..<count`.
+    private func sampleRange(_ r: TimeRange, count: Int) -> Range<Int> {
+        let rate = Double(classifier.sampleRate)
+        let a = min(count, max(0, Int((r.start * rate).rounded())))
+        return a..<min(count, max(a, Int((r.end * rate).rounded())))
+    }
+
+    private func timeline(_ recording: Recording, options seg: SegmentOptions) throws -> Timeline {
         try seg.validate()
+        let source = recording.source
         let rate = classifier.sampleRate
         // Pass 1: frame levels only.
-        var levels = FrameLevels(options: seg.voiceActivity, sampleRate: rate)
-        try stream { levels.append($0) }
+        let levels = try recording.levels(seg.voiceActivity, sampleRate: rate)
         let total = levels.sampleCount
-        guard total > 0 else { throw RecognizerError.empty(source: source) }
         let duration = Double(total) / Double(rate)
         let frameLevels = levels.finished()
         let vad = VoiceActivityDetector(options: seg.voiceActivity)
@@ -173,46 +274,15 @@ public struct EmotionRecognizer: Sendable {
             : [TimeRange(start: 0, end: duration)]
         let plan = WindowPlanner.plan(regions: speech, duration: duration, window: seg.window, hop: seg.hop)
 
-        // Pass 2: collect each planned window's samples as the stream goes by, classify it, and
-        // drop samples no later window needs.
-        let ranges = plan.map { w -> Range<Int> in
-            let a = min(total, max(0, Int((w.audio.start * Double(rate)).rounded())))
-            let b = min(total, max(a, Int((w.audio.end * Double(rate)).rounded())))
-            return a..<b
-        }
+        // Pass 2: each planned window's samples, classified as soon as the stream has passed them.
         var windows: [TimelineWindow] = []
         windows.reserveCapacity(plan.count)
-        if !plan.isEmpty {
-            var buffer: [Float] = []
-            var bufferStart = 0         // sample index of buffer[0]
-            var next = 0                // next window to classify
-            var position = 0            // samples seen
-            func flush(final: Bool) throws {
-                while next < plan.count, ranges[next].upperBound <= position || final {
-                    let r = ranges[next]
-                    let lo = max(0, r.lowerBound - bufferStart), hi = min(buffer.count, r.upperBound - bufferStart)
-                    let slice = lo < hi ? Array(buffer[lo..<hi]) : []
-                    let p = try probabilities(slice, source: source)
-                    let best = EmotionPrediction.argmax(p)
-                    windows.append(TimelineWindow(start: plan[next].audio.start, end: plan[next].audio.end, span: plan[next].span,
-                                                  emotion: labels[best], confidence: p[best], probabilities: p))
-                    next += 1
-                    let keepFrom = next < plan.count ? ranges[next].lowerBound : position
-                    let drop = min(buffer.count, max(0, keepFrom - bufferStart))
-                    if drop > 0 { buffer.removeFirst(drop); bufferStart += drop }
-                }
-            }
-            try stream { block in
-                // Skip samples before the next window entirely (silence between regions).
-                let blockStart = position
-                position += block.count
-                let needFrom = next < ranges.count ? ranges[next].lowerBound : position
-                if buffer.isEmpty { bufferStart = max(blockStart, needFrom) }
-                let from = max(0, bufferStart + buffer.count - blockStart)
-                if from < block.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: block[from...])) }
-                try flush(final: false)
-            }
-            try flush(final: true)
+        try recording.collect(plan.map { sampleRange($0.audio, count: total) }) { i, x in
+            let p = try probabilities(Array(x), source: source)
+            let best = EmotionPrediction.argmax(p)
+            windows.append(TimelineWindow(start: plan[i].audio.start, end: plan[i].audio.end, span: plan[i].span,
+                                          emotion: labels[best], confidence: p[best],
+                                          probabilities: zip(labels, p).map { EmotionScore(emotion: $0, probability: $1) }))
         }
         let segments = SegmentMerger.segments(windows: windows, regionOf: plan.map(\.region), labels: labels,
                                               merge: seg.mergeAdjacent)
@@ -247,39 +317,66 @@ public struct EmotionRecognizer: Sendable {
 
     /// One prediction for a whole recording (at the classifier's rate): see the type's
     /// documentation for the trimming and the combination of windows.
-    private func classify(_ samples: [Float], source: String) throws -> EmotionPrediction {
-        var p = try classifyUnlabelled(samples, source: source)
+    private func classify(_ recording: Recording) throws -> EmotionPrediction {
+        var p = try classifyUnlabelled(recording)
         if p.speech { p.normalization = classifier.normalization }
         return p
     }
 
-    private func classifyUnlabelled(_ samples: [Float], source: String) throws -> EmotionPrediction {
-        guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
+    /// Streamed, this reads the recording two or three times: its frame levels; the edges of its
+    /// speech (and, when the speech may fit one window, the clip around it); the windows of
+    /// longer speech. Held in memory, the same steps slice the samples.
+    private func classifyUnlabelled(_ recording: Recording) throws -> EmotionPrediction {
+        let source = recording.source
         let rate = Double(classifier.sampleRate)
-        let duration = Double(samples.count) / rate
         guard options.trimSilence else {
+            let samples: [Float]
+            if let s = recording.samples { samples = s } else {
+                var all: [Float] = []
+                try recording.pass { all.append(contentsOf: $0) }
+                samples = all
+            }
+            guard !samples.isEmpty else { throw RecognizerError.empty(source: source) }
             return EmotionPrediction(source: source, labels: labels, probabilities: try probabilities(samples, source: source),
-                                     duration: duration)
+                                     duration: Double(samples.count) / rate)
         }
         try options.validate()
-        let (regions, trimmed) = VoiceActivityDetector(options: options.voiceActivity).analyse(samples: samples, sampleRate: classifier.sampleRate)
-        guard let speech = trimmed, !regions.isEmpty else { return .noSpeech(source: source, duration: duration) }
-        func range(_ r: TimeRange) -> Range<Int> {
-            let a = min(samples.count, max(0, Int((r.start * rate).rounded())))
-            return a..<min(samples.count, max(a, Int((r.end * rate).rounded())))
-        }
+        // Pass 1: frame levels, speech regions and the speech's frame-exact bounds.
+        let levels = try recording.levels(options.voiceActivity, sampleRate: classifier.sampleRate)
+        let total = levels.sampleCount
+        let duration = Double(total) / rate
+        let analysis = VoiceActivityDetector(options: options.voiceActivity).analysis(levels: levels, sampleRate: classifier.sampleRate)
+        guard let coarse = analysis.coarseSpeech, !analysis.regions.isEmpty else { return .noSpeech(source: source, duration: duration) }
+
+        // Pass 2: the first and last speech frame (to find the speech's sample-exact bounds) and,
+        // when the speech may fit one window, the clip with its margin around it (trimming only
+        // narrows the speech, so the clip lies inside this one).
+        let (headRange, tailRange) = analysis.refinementRanges
+        let mayFit = Double(coarse.count) / rate <= options.window + 2 * Double(analysis.frameLength) / rate + 1e-9
+        let outer = sampleRange(TimeRange(start: Double(coarse.lowerBound) / rate - options.margin,
+                                          end: Double(coarse.upperBound) / rate + options.margin), count: total)
+        var ranges = [headRange, tailRange]
+        if mayFit { ranges.insert(outer, at: 0) }
+        var pieces: [ArraySlice<Float>] = []
+        try recording.collect(ranges) { _, x in pieces.append(x) }
+        guard let speech = analysis.speech(head: pieces[pieces.count - 2], tail: pieces[pieces.count - 1]) else { return .noSpeech(source: source, duration: duration) }
+
         if speech.duration <= options.window + 1e-9 {
-            let clip = TimeRange(start: max(0, speech.start - options.margin), end: min(duration, speech.end + options.margin))
-            let p = try probabilities(Array(samples[range(clip)]), source: source)
-            return EmotionPrediction(source: source, labels: labels, probabilities: p, duration: duration,
-                                     speechDuration: speech.duration, windows: 1)
+            let clip = sampleRange(TimeRange(start: max(0, speech.start - options.margin),
+                                             end: min(duration, speech.end + options.margin)), count: total)
+            // The clip lies inside `outer`, whose samples are pieces[0].
+            let around = pieces[0], off = around.startIndex - outer.lowerBound
+            let x = Array(around[max(around.startIndex, clip.lowerBound + off)..<min(around.endIndex, clip.upperBound + off)])
+            return EmotionPrediction(source: source, labels: labels, probabilities: try probabilities(x, source: source),
+                                     duration: duration, speechDuration: speech.duration, windows: 1)
         }
-        let plan = WindowPlanner.plan(regions: regions, duration: duration, window: options.window, hop: options.hop)
+        // Pass 3: windows over the speech regions, combined by the seconds of speech each speaks for.
+        let plan = WindowPlanner.plan(regions: analysis.regions, duration: duration, window: options.window, hop: options.hop)
         var sum = [Double](repeating: 0, count: labels.count)      // (K) Σ weight · p
         var weight = 0.0
-        for w in plan {
-            let p = try probabilities(Array(samples[range(w.audio)]), source: source)
-            let d = w.span.duration
+        try recording.collect(plan.map { sampleRange($0.audio, count: total) }) { i, x in
+            let p = try probabilities(Array(x), source: source)
+            let d = plan[i].span.duration
             for k in sum.indices { sum[k] += d * Double(p[k]) }
             weight += d
         }

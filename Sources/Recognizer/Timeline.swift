@@ -38,6 +38,8 @@ public struct SegmentOptions: Codable, Sendable, Equatable {
 }
 
 /// One classified window of a timeline.
+///
+/// JSON: the shared row shape (``ResultRow``) with `windows: 1` and the `span`.
 public struct TimelineWindow: Codable, Sendable, Equatable {
     /// Audio classified: start in seconds.
     public var start: Double
@@ -51,10 +53,29 @@ public struct TimelineWindow: Codable, Sendable, Equatable {
     /// Its probability.
     public var confidence: Float
     /// Class probabilities in the timeline's label order.
-    public var probabilities: [Float]
+    public var probabilities: [EmotionScore]
+
+    /// A window from its fields.
+    public init(start: Double, end: Double, span: TimeRange, emotion: String, confidence: Float, probabilities: [EmotionScore]) {
+        self.start = start; self.end = end; self.span = span; self.emotion = emotion
+        self.confidence = confidence; self.probabilities = probabilities
+    }
+
+    /// Writes the shared row shape.
+    public func encode(to encoder: any Encoder) throws { try ResultRow(self).encode(to: encoder) }
+
+    /// Reads the row shape (the older one too: probabilities as a plain array need the
+    /// timeline's labels, see ``Timeline``).
+    public init(from decoder: any Decoder) throws {
+        let r = try ResultRow(from: decoder)
+        self.init(start: r.start, end: r.end, span: r.span ?? TimeRange(start: r.start, end: r.end), emotion: r.emotion ?? "",
+                  confidence: r.confidence ?? 0, probabilities: r.probabilities)
+    }
 }
 
 /// A stretch of speech with one emotion (adjacent windows with the same emotion merged).
+///
+/// JSON: the shared row shape (``ResultRow``).
 public struct TimelineSegment: Codable, Sendable, Equatable {
     /// Start in seconds.
     public var start: Double
@@ -68,6 +89,22 @@ public struct TimelineSegment: Codable, Sendable, Equatable {
     public var probabilities: [EmotionScore]
     /// Number of windows merged.
     public var windows: Int
+
+    /// A segment from its fields.
+    public init(start: Double, end: Double, emotion: String, confidence: Float, probabilities: [EmotionScore], windows: Int) {
+        self.start = start; self.end = end; self.emotion = emotion; self.confidence = confidence
+        self.probabilities = probabilities; self.windows = windows
+    }
+
+    /// Writes the shared row shape.
+    public func encode(to encoder: any Encoder) throws { try ResultRow(self).encode(to: encoder) }
+
+    /// Reads the row shape (or the older one).
+    public init(from decoder: any Decoder) throws {
+        let r = try ResultRow(from: decoder)
+        self.init(start: r.start, end: r.end, emotion: r.emotion ?? "", confidence: r.confidence ?? 0,
+                  probabilities: r.probabilities, windows: r.windows ?? 1)
+    }
 }
 
 /// Frame energy of a recording reduced to at most ``SegmentOptions/envelopePoints`` values.
@@ -81,8 +118,14 @@ public struct EnergyEnvelope: Codable, Sendable, Equatable {
 }
 
 /// The emotions of a long recording over time.
+///
+/// JSON: `{"file": "talk.wav", "start": 0, "end": 60, "duration": 60, "labels": […],
+/// "options": {…}, "speechRegions": [{"start": …, "end": …}], "speechDuration": 41.5,
+/// "segments": [row, …], "windows": [row, …], "envelope": {…}}`, the segments and windows in
+/// the shared row shape (``ResultRow``). Decoding puts their probabilities back in ``labels``
+/// order, and reads the older shape too (`source`, `speech` for the regions).
 public struct Timeline: Codable, Sendable, Equatable {
-    /// Where the audio came from; `nil` for raw samples.
+    /// Where the audio came from; `nil` for raw samples. JSON: `file`.
     public var source: String?
     /// Duration in seconds.
     public var duration: Double
@@ -90,7 +133,8 @@ public struct Timeline: Codable, Sendable, Equatable {
     public var labels: [String]
     /// The settings used.
     public var options: SegmentOptions
-    /// Speech regions found by the voice activity detector (the whole recording when not skipping silence).
+    /// Speech regions found by the voice activity detector (the whole recording when not
+    /// skipping silence). JSON: `speechRegions`.
     public var speech: [TimeRange]
     /// Every classified window, in time order.
     public var windows: [TimelineWindow]
@@ -101,6 +145,80 @@ public struct Timeline: Codable, Sendable, Equatable {
 
     /// Seconds of speech (sum of ``speech``).
     public var speechDuration: Double { speech.reduce(0) { $0 + $1.duration } }
+
+    /// A timeline from its fields.
+    public init(source: String?, duration: Double, labels: [String], options: SegmentOptions, speech: [TimeRange],
+                windows: [TimelineWindow], segments: [TimelineSegment], envelope: EnergyEnvelope) {
+        self.source = source; self.duration = duration; self.labels = labels; self.options = options
+        self.speech = speech; self.windows = windows; self.segments = segments; self.envelope = envelope
+    }
+
+    /// One row per segment (``ResultRow``) named `file` (default ``source``), or one no-speech row
+    /// when there is none; `normalization` goes on the rows with speech, as on predictions.
+    public func segmentRows(file: String? = nil, normalization: String? = nil) -> [ResultRow] {
+        let name = file ?? source
+        guard !segments.isEmpty else { return [.noSpeech(file: name, duration: duration)] }
+        return segments.map { ResultRow($0, file: name, normalization: normalization) }
+    }
+
+    /// One row per classified window (``ResultRow``) named `file`, or one no-speech row when there is none.
+    public func windowRows(file: String? = nil, normalization: String? = nil) -> [ResultRow] {
+        let name = file ?? source
+        guard !windows.isEmpty else { return [.noSpeech(file: name, duration: duration)] }
+        return windows.map { ResultRow($0, file: name, normalization: normalization) }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case file, start, end, duration, labels, options, speechRegions, speechDuration, windows, segments, envelope
+        case source, speech     // older names
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(source, forKey: .file)
+        try c.encode(0.0, forKey: .start)
+        try c.encode(duration, forKey: .end)
+        try c.encode(duration, forKey: .duration)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(options, forKey: .options)
+        try c.encode(speech, forKey: .speechRegions)
+        try c.encode(speechDuration, forKey: .speechDuration)
+        try c.encode(segments, forKey: .segments)
+        try c.encode(windows, forKey: .windows)
+        try c.encode(envelope, forKey: .envelope)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decodeIfPresent(String.self, forKey: .file) ?? c.decodeIfPresent(String.self, forKey: .source)
+        duration = try c.decode(Double.self, forKey: .duration)
+        labels = try c.decode([String].self, forKey: .labels)
+        options = try c.decode(SegmentOptions.self, forKey: .options)
+        speech = try c.decodeIfPresent([TimeRange].self, forKey: .speechRegions) ?? c.decode([TimeRange].self, forKey: .speech)
+        envelope = try c.decode(EnergyEnvelope.self, forKey: .envelope)
+        let labels = self.labels
+        /// Label order (the map decodes alphabetically; the older window arrays are bare numbers).
+        func ordered(_ scores: [EmotionScore]) -> [EmotionScore] {
+            let p = Dictionary(scores.map { ($0.emotion, $0.probability) }, uniquingKeysWith: { a, _ in a })
+            return labels.allSatisfy { p[$0] != nil } ? labels.map { EmotionScore(emotion: $0, probability: p[$0] ?? 0) } : scores
+        }
+        if let w = try? c.decode([TimelineWindow].self, forKey: .windows) {
+            windows = w.map { var w = $0; w.probabilities = ordered(w.probabilities); return w }
+        } else {
+            windows = try c.decode([OldWindow].self, forKey: .windows).map {
+                TimelineWindow(start: $0.start, end: $0.end, span: $0.span, emotion: $0.emotion, confidence: $0.confidence,
+                               probabilities: zip(labels, $0.probabilities).map { EmotionScore(emotion: $0, probability: $1) })
+            }
+        }
+        segments = try c.decode([TimelineSegment].self, forKey: .segments).map {
+            var s = $0; s.probabilities = ordered(s.probabilities); return s
+        }
+    }
+
+    /// A window as written before the shared row shape (probabilities as a bare array in label order).
+    private struct OldWindow: Decodable {
+        var start: Double, end: Double, span: TimeRange, emotion: String, confidence: Float, probabilities: [Float]
+    }
 }
 
 /// A window to classify: the audio range and the time it speaks for.
@@ -175,7 +293,7 @@ enum SegmentMerger {
                 acc = Array(repeating: 0, count: labels.count)
                 weight = 0
             }
-            for j in acc.indices where j < w.probabilities.count { acc[j] += Double(w.probabilities[j]) * d }
+            for j in acc.indices where j < w.probabilities.count { acc[j] += Double(w.probabilities[j].probability) * d }
             weight += d
             lastRegion = regionOf[i]
         }

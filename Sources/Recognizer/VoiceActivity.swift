@@ -197,17 +197,71 @@ public struct VoiceActivityDetector: Sendable {
     public func analyse(samples: [Float], sampleRate: Int) -> (regions: [TimeRange], speech: TimeRange?) {
         var f = FrameLevels(options: options, sampleRate: sampleRate)
         f.append(samples)
+        let a = analysis(levels: f, sampleRate: sampleRate)
+        guard let coarse = a.coarseSpeech else { return (a.regions, nil) }
+        let head = samples[coarse.lowerBound..<min(coarse.upperBound, coarse.lowerBound + a.frameLength)]
+        let tail = samples[max(coarse.lowerBound, coarse.upperBound - a.frameLength)..<coarse.upperBound]
+        return (a.regions, a.speech(head: head, tail: tail))
+    }
+
+    /// The detector's findings from a recording's frame levels alone, so that a recording
+    /// streamed once through ``FrameLevels`` can be trimmed without keeping its samples.
+    public func analysis(levels f: FrameLevels, sampleRate: Int) -> SpeechAnalysis {
         let levels = f.finished(), hop = Double(f.hop) / Double(sampleRate)
-        let frame = Double(f.frameLength) / Double(sampleRate), duration = Double(samples.count) / Double(sampleRate)
+        let frame = Double(f.frameLength) / Double(sampleRate), duration = Double(f.sampleCount) / Double(sampleRate)
         let runs = runs(levels: levels, hopSeconds: hop, frameSeconds: frame, duration: duration)
         let regions = regions(levels: levels, hopSeconds: hop, frameSeconds: frame, duration: duration)
-        guard let first = runs.first, let last = runs.last else { return (regions, nil) }
-        let amplitude = Float(pow(10, Double(threshold(levels: levels)) / 20))
-        let rate = Double(sampleRate)
-        var a = min(samples.count, max(0, Int((first.start * rate).rounded())))
-        var b = min(samples.count, max(a, Int((last.end * rate).rounded())))
-        if let i = samples[a..<min(b, a + f.frameLength)].firstIndex(where: { abs($0) >= amplitude }) { a = i }
-        if let i = samples[max(a, b - f.frameLength)..<b].lastIndex(where: { abs($0) >= amplitude }) { b = i + 1 }
-        return (regions, TimeRange(start: Double(a) / rate, end: Double(b) / rate))
+        var coarse: Range<Int>? = nil
+        if let first = runs.first, let last = runs.last {
+            let rate = Double(sampleRate), n = f.sampleCount
+            let a = min(n, max(0, Int((first.start * rate).rounded())))
+            coarse = a..<min(n, max(a, Int((last.end * rate).rounded())))
+        }
+        return SpeechAnalysis(sampleRate: sampleRate, sampleCount: f.sampleCount, frameLength: f.frameLength,
+                              regions: regions, coarseSpeech: coarse,
+                              amplitude: Float(pow(10, Double(threshold(levels: levels)) / 20)))
     }
 }
+
+/// What the ``VoiceActivityDetector`` finds from a recording's frame levels
+/// (``VoiceActivityDetector/analysis(levels:sampleRate:)``).
+public struct SpeechAnalysis: Sendable, Equatable {
+    /// Rate of the samples analysed, in Hz.
+    public var sampleRate: Int
+    /// Length of the recording in samples.
+    public var sampleCount: Int
+    /// Samples per analysis frame.
+    public var frameLength: Int
+    /// Speech regions with hangover, in seconds.
+    public var regions: [TimeRange]
+    /// Samples from the first speech frame's start to the last speech frame's end (no hangover);
+    /// nil when there is no speech.
+    public var coarseSpeech: Range<Int>?
+    /// The speech threshold as a sample magnitude.
+    public var amplitude: Float
+
+    /// The samples needed to narrow ``coarseSpeech`` to exact sample bounds: its first and last
+    /// frame (empty when there is no speech).
+    public var refinementRanges: (head: Range<Int>, tail: Range<Int>) {
+        guard let c = coarseSpeech else { return (0..<0, 0..<0) }
+        return (c.lowerBound..<min(c.upperBound, c.lowerBound + frameLength),
+                max(c.lowerBound, c.upperBound - frameLength)..<c.upperBound)
+    }
+
+    /// The trimmed speech in seconds, from ``coarseSpeech`` narrowed to the first sample of `head`
+    /// and the last sample of `tail` (the samples of ``refinementRanges``) whose magnitude reaches
+    /// ``amplitude``; nil when there is no speech.
+    public func speech<C: BidirectionalCollection<Float>>(head: C, tail: C) -> TimeRange? {
+        guard let c = coarseSpeech else { return nil }
+        let (h, t) = refinementRanges
+        var a = c.lowerBound, b = c.upperBound
+        if let i = head.prefix(h.count).firstIndex(where: { abs($0) >= amplitude }) { a = h.lowerBound + head.distance(from: head.startIndex, to: i) }
+        // The tail's samples from index `a` of the recording on.
+        let skip = max(0, a - t.lowerBound)
+        let rest = tail.prefix(t.count).dropFirst(skip)
+        if let i = rest.lastIndex(where: { abs($0) >= amplitude }) { b = t.lowerBound + tail.distance(from: tail.startIndex, to: i) + 1 }
+        let rate = Double(sampleRate)
+        return TimeRange(start: Double(a) / rate, end: Double(b) / rate)
+    }
+}
+

@@ -229,12 +229,13 @@ final class WholeRecordingTests: XCTestCase {
         XCTAssertEqual(csv.status, 0)
         let lines = csv.out.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         XCTAssertEqual(lines.first?.first, "file")
-        XCTAssertEqual(lines.first?.last, "speech")
+        XCTAssertEqual(lines.first?[4], "speech")
+        XCTAssertEqual(lines.first?[5], "emotion")
         XCTAssertEqual(lines.count, 3)
-        XCTAssertEqual(lines[1].last, "false")
-        XCTAssertEqual(lines[1][1], "")                      // no emotion
-        XCTAssertEqual(lines[2].last, "true")
-        XCTAssertFalse(lines[2][1].isEmpty)
+        XCTAssertEqual(lines[1][4], "false")
+        XCTAssertEqual(lines[1][5], "")                      // no emotion
+        XCTAssertEqual(lines[2][4], "true")
+        XCTAssertFalse(lines[2][5].isEmpty)
 
         let table = try run([silent.path])
         XCTAssertEqual(table.status, 0)

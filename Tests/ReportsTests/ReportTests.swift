@@ -99,6 +99,24 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    func testComparisonWithThePaperSaysWhenTheProtocolsDiffer() throws {
+        var r = try Self.demoReport()                     // speaker-kfold: speakers unseen in training
+        XCTAssertFalse(r.isRandomSplit)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ser-cmp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try r.write(to: dir)
+        let md = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        let svg = try String(contentsOf: dir.appendingPathComponent("comparison.svg"), encoding: .utf8)
+        XCTAssertTrue(md.contains("Not like for like"), md)
+        XCTAssertTrue(svg.contains("Not like for like"))
+        r.protocolName = "holdout-6:2:2"                  // the paper's own protocol
+        XCTAssertTrue(r.isRandomSplit)
+        _ = try r.write(to: dir)
+        let md2 = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertFalse(md2.contains("Not like for like"))
+        XCTAssertTrue(md2.contains("Both on random 6:2:2 splits"))
+    }
+
     func testSVGEscapesText() throws {
         let cm = ConfusionMatrix(labels: ["a<b", "c&d"], counts: [[1, 0], [0, 1]])
         let svg = ConfusionMatrixPlot.svg(cm, title: "x \"quoted\" & <tag>")

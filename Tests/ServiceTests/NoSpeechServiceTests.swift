@@ -15,7 +15,7 @@ final class NoSpeechServiceTests: XCTestCase {
             XCTAssertEqual(silent.json["speech"] as? Bool, false)
             XCTAssertTrue(silent.json["emotion"] is NSNull, "\(silent.json)")
             XCTAssertTrue(silent.json["confidence"] is NSNull)
-            XCTAssertEqual((silent.json["probabilities"] as? [Any])?.count, 0)
+            XCTAssertEqual((silent.json["probabilities"] as? [String: Any])?.count, 0)
             XCTAssertEqual(silent.json["windows"] as? Int, 0)
 
             let zeros = [Float](repeating: 0, count: 16000)

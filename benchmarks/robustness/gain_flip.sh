@@ -54,7 +54,7 @@ N=$i
 # name (without folder and extension) <TAB> top emotion, sorted by name.
 predict() {
   "$SER" predict "$1" --model "$MODEL" --format jsonl --quiet \
-    | sed -E 's/"probabilities":\[[^]]*\]//; s/.*"emotion":"([^"]*)".*"source":"([^"]*)".*/\2\t\1/' \
+    | sed -E 's/"probabilities":\{[^}]*\}//; s/.*"emotion":"([^"]*)".*"file":"([^"]*)".*/\2\t\1/' \
     | awk -F'\t' '{ n = $1; sub(/.*\//, "", n); sub(/\.[^.]*$/, "", n); print n "\t" $2 }' | LC_ALL=C sort
 }
 check() { [ "$(wc -l < "$1")" -eq "$N" ] || { echo "expected $N predictions in $1, got $(wc -l < "$1")" >&2; exit 1; }; }

@@ -14,6 +14,9 @@ public struct SplitFold: Codable, Sendable, Equatable {
     public var testSpeakers: [String]
     /// The speakers used for validation when validation is by speaker, sorted; empty otherwise.
     public var validationSpeakers: [String]
+    /// The seed this fold's model is trained with, when the fold has its own (holdout: one split
+    /// and one run per seed); nil: the experiment's first seed.
+    public var seed: UInt64? = nil
 
     /// Creates a fold (lists are sorted).
     public init(name: String, train: [String], validation: [String], test: [String],
@@ -187,7 +190,7 @@ public struct SplitPlan: Codable, Sendable, Equatable {
         for e in corpus.entries { byID[e.id] = e }
         return folds.map { f in
             ResolvedFold(name: f.name, train: f.train.compactMap { byID[$0] },
-                         validation: f.validation.compactMap { byID[$0] }, test: f.test.compactMap { byID[$0] })
+                         validation: f.validation.compactMap { byID[$0] }, test: f.test.compactMap { byID[$0] }, seed: f.seed)
         }
     }
 }
@@ -202,6 +205,8 @@ public struct ResolvedFold: Sendable, Equatable {
     public var validation: [CorpusEntry]
     /// Test entries.
     public var test: [CorpusEntry]
+    /// The fold's own training seed (``SplitFold/seed``).
+    public var seed: UInt64? = nil
 }
 
 /// Errors of split plans.

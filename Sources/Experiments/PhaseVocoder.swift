@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERFeatures
 
 /// Time stretching and pitch shifting by phase vocoder, as `librosa.effects.time_stretch` and
 /// `librosa.effects.pitch_shift` (0.11) compute them:

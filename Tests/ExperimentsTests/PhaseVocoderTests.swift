@@ -3,6 +3,7 @@ import XCTest
 import SERCore
 import SERTestSupport
 import SERFeatures
+import SERExperiments
 
 /// Time stretch and pitch shift against librosa 0.11 (`benchmarks/augmentation/librosa_pitch.py`).
 final class PhaseVocoderTests: XCTestCase {
