@@ -31,15 +31,15 @@ func defaultModelCandidates(name: String = "default") -> [String] {
 /// The bundled models `--model` accepts by name (see models/README.md).
 let bundledModelNames = BundledModel.allCases.map(\.rawValue)
 
-/// The classifier for `ser predict` / `ser serve`: the STA-CNN model file at `modelPath`, a bundled
-/// model by name (`default`: Whisper-base encoder + STA-CNN head; `handmade`: STA-CNN on the
-/// paper's hand-made features, no encoder; `session`: the encoder model trained with speaker
-/// normalisation, for `--session`), or the default model.
-func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
+/// The model file `--model` names: the file at `modelPath`, a bundled model by name (`default`:
+/// Whisper-base encoder + STA-CNN head; `handmade`: STA-CNN on the paper's hand-made features, no
+/// encoder; `session`: the encoder model trained with speaker normalisation, for `--session`), or
+/// the default model.
+func modelFile(modelPath: String?) throws -> URL {
     var name = "default"
     if let modelPath {
         guard bundledModelNames.contains(modelPath), !FileManager.default.fileExists(atPath: modelPath) else {
-            return try STACNNClassifier(contentsOf: URL(fileURLWithPath: modelPath))
+            return URL(fileURLWithPath: modelPath)
         }
         name = modelPath
     }
@@ -47,5 +47,10 @@ func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
     guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
         throw ClassifierLoadingError.noDefaultModel(searched: candidates)
     }
-    return try STACNNClassifier(contentsOf: URL(fileURLWithPath: found))
+    return URL(fileURLWithPath: found)
+}
+
+/// The classifier for `ser predict` / `ser serve`: the STA-CNN model of ``modelFile(modelPath:)``.
+func loadClassifier(modelPath: String?) throws -> any ClipClassifier {
+    try STACNNClassifier(contentsOf: modelFile(modelPath: modelPath))
 }

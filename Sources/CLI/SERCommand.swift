@@ -11,7 +11,7 @@ struct SER: AsyncParsableCommand {
         version: SERVersion.report,
         subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self,
-                      EncoderCommand.self, ReportCommand.self, MergeCommand.self])
+                      EncoderCommand.self, ReportCommand.self, MergeCommand.self, ExportCommand.self])
 
     /// Parses the arguments with byte-exact file names (names that are not UTF-8 keep their bytes;
     /// `CommandLine.arguments` would replace them with U+FFFD and name no file).
