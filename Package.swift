@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "AudioTests", dependencies: ["SERAudio", "SERCore", "SERTestSupport"], path: "Tests/AudioTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["SERFeatures", "SERCore", "SERTestSupport"],
                     path: "Tests/FeaturesTests"),
-        .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERAudio", "SERCore", "SERCorpora", "SERFeatures", "SERModel", "SERTestSupport"],
+        .testTarget(name: "ExperimentsTests", dependencies: ["SERExperiments", "SERRecognizer", "SERAudio", "SERCore", "SERCorpora", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/ExperimentsTests"),
         .testTarget(name: "ModelTests", dependencies: ["SERCore", "SERFeatures", "SERNetwork", "SERModel", "SERTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERBundledModels", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],

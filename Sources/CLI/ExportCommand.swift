@@ -82,15 +82,12 @@ enum ONNXCheckDump {
     static func write(model saved: SavedModel, inputs: [String], to dir: URL) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let classifier = try STACNNClassifier(model: saved)
-        let featurizer = try ClipFeaturizer(config: saved.featureConfig)
         let network = try saved.makeModel()
         var manifest: [[String: String]] = []
         for (i, item) in try AudioFiles.collect(inputs).enumerated() {
             // The model input, as STACNNClassifier builds it: features, per-clip normalisation, standardiser.
             let clip = try AudioDecoder.load(contentsOf: item.url, options: AudioOptions(sampleRate: saved.featureConfig.sampleRate))
-            var x = try featurizer.extract(clip.samples)                      // [C, T]
-            saved.normalization.apply(&x)
-            saved.standardizer.apply(&x)
+            let x = try classifier.modelInput(samples: clip.samples)           // [C, T]
             let direct = try network.predict(features: x)                     // (K)
             // What `ser predict --keep-silence` classifies: the whole decoded file.
             let predicted = try classifier.probabilities(samples: clip.samples)

@@ -179,3 +179,29 @@ public struct SavedModel: Sendable {
         return m
     }
 }
+
+// MARK: - The model's input
+
+extension SavedModel {
+    /// What the network reads for a clip, from the clip's features `x` [C, T] (``SERFeatures``'s
+    /// fused matrix as `ClipFeaturizer` computes it and the feature cache stores it):
+    /// 1. the per-clip normalisation the model was trained with (``normalization``), or, for a
+    ///    speaker-normalised model given a `session`, that session's statistics;
+    /// 2. the standardiser fitted on the training clips (``standardizer``).
+    ///
+    /// Training runs the same two steps on the same features: step 1 over each speaker's clips
+    /// when building its clip table, step 2 with the standardiser it fits and stores; evaluation,
+    /// calibration, `predict`, `serve` and `export --check-inputs` call this. `ModelInputTests`
+    /// checks that a file's training input and prediction input are equal bit for bit.
+    public func modelInput(_ x: Tensor, session: Standardizer? = nil) -> Tensor {
+        var x = x
+        normalize(&x, session: session)
+        standardizer.apply(&x)
+        return x
+    }
+
+    /// Step 1 of ``modelInput(_:session:)`` alone.
+    public func normalize(_ x: inout Tensor, session: Standardizer? = nil) {
+        if let session, normalization == .speaker { session.apply(&x) } else { normalization.apply(&x) }
+    }
+}

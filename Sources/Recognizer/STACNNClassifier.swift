@@ -62,10 +62,15 @@ public final class STACNNClassifier: ClipClassifier, @unchecked Sendable {
     public func probabilities(samples: [Float], session: Standardizer?) throws -> [Float] {
         let worker = try borrow()
         defer { giveBack(worker) }
-        var x = try worker.0.extract(samples)
-        if let session, adaptsToSessions { session.apply(&x) } else { model.normalization.apply(&x) }
-        model.standardizer.apply(&x)
-        return try worker.1.predict(features: x)
+        return try worker.1.predict(features: model.modelInput(try worker.0.extract(samples), session: session))
+    }
+
+    /// What the network reads for a mono clip at ``sampleRate`` ([C, T]): its features, then
+    /// ``SERModel/SavedModel/modelInput(_:session:)``.
+    public func modelInput(samples: [Float], session: Standardizer? = nil) throws -> Tensor {
+        let worker = try borrow()
+        defer { giveBack(worker) }
+        return model.modelInput(try worker.0.extract(samples), session: session)
     }
 
     private func borrow() throws -> (ClipFeaturizer, STACNN) {
