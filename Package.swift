@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "SERExperiments",
                 dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],
                 path: "Sources/Experiments"),
-        .target(name: "SERReports", path: "Sources/Reports"),
+        .target(name: "SERReports", dependencies: ["SERCore"], path: "Sources/Reports"),
         // The library entry point: file/samples/bytes -> emotion prediction or timeline.
         .target(name: "SERRecognizer", dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel"], path: "Sources/Recognizer"),
         // The bundled models of models/ as resources, found by name from any package that depends on SER.

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// Renders a ``Timeline`` as a stand-alone SVG: coloured bands per emotion segment over the energy
 /// envelope (dBFS, with the voice activity threshold dashed), a time axis, and a legend with each
@@ -117,8 +118,5 @@ public enum TimelineSVG {
 
     private static func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
 
-    private static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    private static func escape(_ s: String) -> String { SVGDocument.escape(s) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// A horizontal bar chart of accuracies grouped by dataset (e.g. this project against the paper's
 /// Table VIII). Published baselines are grey, the paper's STA-CNN blue, this project's results orange

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// One confidence bin of a reliability diagram.
 public struct ReliabilityBin: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// A confusion-matrix heatmap: cell colour is the row-normalised share (recall per true class),
 /// each cell prints its count and row percentage, true classes down the left, predictions below.

@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// Learning curves of one training run: loss (train, validation) on the left, accuracy
 /// (validation, and train when recorded) on the right, the kept epoch marked in both.

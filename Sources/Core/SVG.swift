@@ -1,3 +1,4 @@
+// SVG writing shared by the reports (SERReports) and the timeline plot (SERRecognizer).
 import Foundation
 
 /// A tiny SVG writer: shapes and text appended in drawing order, rendered as one standalone file
