@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
-                    dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",
+                    dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERModel", "SERFeatures", "SERTestSupport",
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Logging", package: "swift-log")],
                     path: "Tests/ServiceTests"),

@@ -18,7 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         POST /v1/recognize takes the audio as the raw body (any format `ser predict` reads) or as \
         multipart/form-data with one field, "file"; ?segment=true returns a timeline (&window=S&hop=S, at \
-        least --min-window-s and --min-hop-s, at most --max-windows windows). Answers are JSON; errors are \
+        least --min-window-s and --min-hop-s, at most --max-windows windows). POST /v1/recognize/session takes \
+        several recordings of one voice as "file" parts and answers each with the session's normalisation (a \
+        model trained with speaker normalisation: --model session). Answers are JSON; errors are \
         {"error": {"code", "message"}} with 400 (empty or bad audio, bad parameter, other multipart fields, \
         malformed HTTP framing), 405 (wrong method; see the Allow header), 408 (request not received within \
         --read-timeout-s), 413 (too large or too long), 415 (unknown format), 503 (busy: all workers busy and \
@@ -43,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind (0: any free port, printed in the log).") var port = 8080
-    @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head) or handmade (STA-CNN on the paper's hand-made features, no encoder). Default: default.") var model: String?
+    @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head), handmade (STA-CNN on the paper's hand-made features, no encoder) or session (speaker normalisation, for /v1/recognize/session). Default: default.") var model: String?
     @Option(name: .customLong("max-body-mb"), help: "Largest request body in MiB.") var maxBodyMB: Double = 25
     @Option(name: .customLong("max-duration-s"), help: "Longest audio in seconds (0: no limit).") var maxDurationS: Double = 600
     @Option(help: "Recognitions running at once (default: all cores).") var concurrency: Int = Parallel.cores

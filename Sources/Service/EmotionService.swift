@@ -19,6 +19,10 @@ import SERRecognizer
 ///   answered 200 with `"speech": false` and `"emotion": null`. With `?segment=true` (optionally
 ///   `&window=S&hop=S`, at least ``ServiceConfiguration/minWindow`` and
 ///   ``ServiceConfiguration/minHop``) a ``SERRecognizer/Timeline``.
+/// - `POST /v1/recognize/session`: session adaptation (a model trained with speaker
+///   normalisation, e.g. `--model session`): several recordings of one voice as `file` parts of a
+///   multipart body; answers each clip's prediction with the features z-scored by the statistics
+///   of all of them, and names that normalisation (``SessionAnswer``).
 /// - `GET /healthz`: status, version, the model's labels and sample rate, the limits, the open
 ///   connections and the load.
 ///
@@ -45,7 +49,8 @@ public final class EmotionService: Sendable {
     /// The version reported by `/healthz`.
     public static let version = SERVersion.current
     /// The paths served, with the methods each accepts (others are answered 405).
-    static let routes: [String: [HTTPRequest.Method]] = ["/healthz": [.get], "/v1/recognize": [.post]]
+    static let routes: [String: [HTTPRequest.Method]] = ["/healthz": [.get], "/v1/recognize": [.post],
+                                                          "/v1/recognize/session": [.post]]
 
     /// The settings.
     public let configuration: ServiceConfiguration
@@ -84,6 +89,7 @@ public final class EmotionService: Sendable {
         router.add(middleware: RequestLogMiddleware())
         router.get("healthz") { [self] _, _ in try json(health()) }
         router.post("v1/recognize") { [self] request, context in try await recognize(request, context: context) }
+        router.post("v1/recognize/session") { [self] request, context in try await recognizeSession(request, context: context) }
         return router
     }
 
@@ -260,27 +266,32 @@ public final class EmotionService: Sendable {
         return Int(((duration - options.window) / options.hop).rounded(.up)) + 1
     }
 
-    private func recognize(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+    /// Refuses a declared body over the limit before reading it.
+    private func checkDeclaredLength(_ request: Request) throws {
         let limit = configuration.maxBodyBytes
-        let declared = request.headers[.contentLength].flatMap { Int($0) }
-        if let declared, declared > limit {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw APIError(status: 413, code: "body_too_large", message: "the body has \(declared) bytes, more than the limit of \(limit)")
         }
-        // Query and content type first: a bad parameter is answered before the body is read.
-        let query = request.uri.queryParameters
-        let segment = query.get("segment").map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
-        let segmentOptions = segment ? try self.segmentOptions(window: query.get("window"), hop: query.get("hop")) : SegmentOptions()
-        let boundary = try request.headers[.contentType].flatMap { try MultipartFormData.boundary(contentType: $0) }
+    }
 
+    /// The whole body, up to the limit; a body that ends before its declared length (the client
+    /// went away) is ``RequestCancellation/clientGone``.
+    private func readBody(_ request: Request, context: ServiceRequestContext) async throws -> Data {
+        let limit = configuration.maxBodyBytes
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: limit) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(limit) bytes")
         }
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, buffer.readableBytes != declared || !context.channel.isActive {
-            throw RequestCancellation.clientGone   // the body ended early: the client went away
+            throw RequestCancellation.clientGone
         }
-        let body = Data(buffer.readableBytesView)
+        return Data(buffer.readableBytesView)
+    }
 
+    /// Runs `work` on the queue under a new request token: cancelled when the connection closes,
+    /// at the request deadline, or at the shutdown deadline.
+    private func runJob(context: ServiceRequestContext, _ work: @escaping @Sendable (RequestToken) throws -> Data) async throws -> Response {
         let token = RequestToken(deadline: configuration.requestDeadline)
         connections.attach(token, to: context.channel)
         active.add(token)
@@ -289,10 +300,115 @@ public final class EmotionService: Sendable {
             active.remove(token)
             connections.detach(token, from: context.channel)
         }
-        let job = RecognitionJob(recognizer: recognizer, token: token, maxWindows: configuration.maxWindows,
-                                 maxParts: configuration.maxParts, segment: segment ? segmentOptions : nil)
-        let answer = try await queue.run(token: token) { try job.run(body: body, boundary: boundary) }
+        let answer = try await queue.run(token: token) { try work(token) }
         return jsonResponse(answer, status: .ok)
+    }
+
+    private func recognize(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        try checkDeclaredLength(request)
+        // Query and content type first: a bad parameter is answered before the body is read.
+        let query = request.uri.queryParameters
+        let segment = query.get("segment").map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
+        let segmentOptions = segment ? try self.segmentOptions(window: query.get("window"), hop: query.get("hop")) : SegmentOptions()
+        let boundary = try request.headers[.contentType].flatMap { try MultipartFormData.boundary(contentType: $0) }
+        let body = try await readBody(request, context: context)
+        let (recognizer, maxWindows, maxParts) = (self.recognizer, configuration.maxWindows, configuration.maxParts)
+        return try await runJob(context: context) { token in
+            try RecognitionJob(recognizer: recognizer, token: token, maxWindows: maxWindows, maxParts: maxParts,
+                               segment: segment ? segmentOptions : nil).run(body: body, boundary: boundary)
+        }
+    }
+
+    /// The answer of `POST /v1/recognize/session`.
+    public struct SessionAnswer: Codable, Sendable {
+        /// The normalisation used for every clip, e.g. "speaker (session adaptation over 3 recordings)".
+        public var normalization: String
+        /// How many recordings the session's statistics come from.
+        public var recordings: Int
+        /// One prediction per `file` part, in order (`source`: the part's file name).
+        public var predictions: [EmotionPrediction]
+    }
+
+    private func recognizeSession(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        try checkDeclaredLength(request)
+        guard let boundary = try request.headers[.contentType].flatMap({ try MultipartFormData.boundary(contentType: $0) }) else {
+            throw APIError(status: 400, code: "multipart_required",
+                           message: "a session is several recordings of one voice: send them as multipart/form-data, each in a field named \"file\"")
+        }
+        let body = try await readBody(request, context: context)
+        let (recognizer, maxWindows, maxParts) = (self.recognizer, configuration.maxWindows, configuration.maxParts)
+        return try await runJob(context: context) { token in
+            try SessionJob(recognizer: recognizer, token: token, maxWindows: maxWindows, maxParts: maxParts)
+                .run(body: body, boundary: boundary)
+        }
+    }
+}
+
+/// Session adaptation for one request (issue 12): several recordings of one voice, each in a
+/// `file` part; the features of every clip are z-scored with the statistics of all of them
+/// (``SERRecognizer/SessionClassifier``), as a speaker-normalised model was trained, and each clip
+/// is answered with its prediction. Needs a model trained with speaker normalisation
+/// (`ser serve --model session`).
+struct SessionJob: Sendable {
+    let recognizer: EmotionRecognizer
+    let token: RequestToken
+    let maxWindows: Int
+    let maxParts: Int
+
+    func run(body: Data, boundary: String) throws -> Data {
+        guard let base = recognizer.classifier as? STACNNClassifier, base.adaptsToSessions else {
+            throw APIError(status: 400, code: "session_unsupported",
+                           message: "this server's model was not trained with speaker normalisation and cannot adapt to a session; start it with --model session")
+        }
+        let parts = try MultipartFormData.parse(body, boundary: boundary, maxParts: maxParts)
+        guard !parts.isEmpty else { throw MultipartError.missingFile }
+        for p in parts where p.name != "file" { throw MultipartError.unexpectedField(name: p.name) }
+        let audio = AudioOptions(sampleRate: base.sampleRate, maxDuration: recognizer.options.maxDuration,
+                                 blockFrames: recognizer.options.blockFrames)
+        var clips: [[Float]] = []
+        var names: [String] = []
+        var total = 0.0
+        for (i, p) in parts.enumerated() {
+            try token.check()
+            let name = p.filename ?? "file \(i + 1)"
+            guard !p.data.isEmpty else { throw APIError(status: 400, code: "empty_audio", message: "\(name): the part is empty") }
+            let clip: AudioClip
+            do { clip = try AudioDecoder.load(data: p.data, name: name, options: audio) } catch { throw APIError.from(error, body: p.data) }
+            total += Double(clip.samples.count) / Double(base.sampleRate)
+            if let limit = recognizer.options.maxDuration, total > limit {
+                throw APIError(status: 413, code: "audio_too_long",
+                               message: "the session's recordings last more than \(limit) s together (the limit per request)")
+            }
+            clips.append(clip.samples)
+            names.append(name)
+        }
+        try token.check()
+        let windows = WindowCounter(limit: maxWindows)
+        do {
+            let session = try SessionClassifier(base: base, clips: clips)
+            let adapted = EmotionRecognizer(classifier: GuardedClassifier(base: session, token: token, windows: windows),
+                                            options: recognizer.options)
+            var predictions: [EmotionPrediction] = []
+            for (clip, name) in zip(clips, names) {
+                var p = try adapted.recognize(samples: clip, sampleRate: base.sampleRate)
+                p.source = name
+                predictions.append(p)
+            }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return try e.encode(EmotionService.SessionAnswer(normalization: session.normalization, recordings: clips.count,
+                                                             predictions: predictions))
+        } catch let e as APIError {
+            throw e
+        } catch {
+            if let why = token.cancellation { throw why }
+            if windows.exceeded {
+                throw APIError(status: 400, code: "too_many_windows",
+                               message: "the session needs more than \(maxWindows) windows; allowed: 1...\(maxWindows) windows per request")
+            }
+            throw APIError.from(error)
+        }
     }
 }
 
