@@ -54,8 +54,15 @@ struct ServeCommand: AsyncParsableCommand {
     var readTimeoutS: Double = 60
     @Option(name: .customLong("idle-timeout-s"), help: "Seconds a connection may stay silent (between requests, or while its head arrives) before it is closed.")
     var idleTimeoutS: Double = 30
-    @Option(name: .customLong("max-connections"), help: "Most connections open at once; a new one closes the longest-idle one. Below the open-file limit (ulimit -n) less 64.")
-    var maxConnections: Int = 1024
+    @Option(name: .customLong("max-connections"), help: "Most connections open at once; a new one closes the longest-idle one. Below the open-file limit (ulimit -n, raised to its hard limit when needed) less 64. Default: 4096, or less under a lower hard limit.")
+    var maxConnections: Int = ServeCommand.defaultMaxConnections
+
+    /// 4096, or what the hard open-file limit allows.
+    static var defaultMaxConnections: Int {
+        var r = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0, r.rlim_max < rlim_t(Int.max) else { return 4096 }
+        return max(1, min(4096, Int(clamping: r.rlim_max) - ServiceConfiguration.reservedDescriptors))
+    }
     @Option(name: .customLong("request-deadline-s"), help: "Seconds of work (queue wait, decoding, recognition) per request; then 504 and the work stops.")
     var requestDeadlineS: Double = 60
     @Option(name: .customLong("shutdown-deadline-s"), help: "Seconds SIGTERM/SIGINT waits for requests in flight before closing every connection.")

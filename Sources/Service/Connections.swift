@@ -25,7 +25,7 @@ public struct ServiceRequestContext: RequestContext {
 /// A connection is *busy* from the end of its request until the end of its response (its work
 /// is queued or running), otherwise *open* (idle between requests, or still sending a request).
 /// When a new connection arrives at the limit, the open connection that has gone longest
-/// without traffic is closed to make room, so a flood of idle or slow connections cannot stop
+/// without traffic (one that never sent a request first) is closed to make room, so a flood of idle or slow connections cannot stop
 /// `/healthz` or real requests from being accepted; only when every connection is busy is the
 /// new one closed instead. Closing a connection, or the client closing its side of it, cancels
 /// the work of its requests.
@@ -47,6 +47,7 @@ public final class ConnectionRegistry: @unchecked Sendable {
         let channel: any Channel
         // Guarded by the registry's lock.
         var busy = false
+        var used = false
         var lastActivity: UInt64
         var tokens: [RequestToken] = []
         var closed = false
@@ -85,7 +86,9 @@ public final class ConnectionRegistry: @unchecked Sendable {
         var refuse = false
         lock.lock()
         if records.count >= limit {
-            victim = records.values.filter { !$0.busy }.min { $0.lastActivity < $1.lastActivity }
+            // The longest-idle connection that never sent a request, else the longest-idle one.
+            victim = records.values.filter { !$0.busy && !$0.used }.min { $0.lastActivity < $1.lastActivity }
+                ?? records.values.filter { !$0.busy }.min { $0.lastActivity < $1.lastActivity }
             if let v = victim {
                 records[ObjectIdentifier(v.channel)] = nil
                 v.closed = true
@@ -144,6 +147,7 @@ public final class ConnectionRegistry: @unchecked Sendable {
     func mark(_ record: Record, busy: Bool) {
         lock.lock()
         record.busy = busy
+        record.used = true
         record.lastActivity = Self.now()
         lock.unlock()
     }

@@ -36,10 +36,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Seconds a connection may stay without traffic, between requests or while its request
     /// head is still arriving (default 30); then it is closed.
     public var idleTimeout: Double
-    /// Most connections open at once (default 1024). A new connection beyond it closes the
-    /// connection that has waited longest without a request being worked on (idle, or still
-    /// sending its request), so `/healthz` keeps answering; when every connection is waiting
-    /// for its answer, the new one is closed. Must stay below the process's file-descriptor limit.
+    /// Most connections open at once (default ``defaultMaxConnections``: 4096, or the open-file
+    /// limit less ``reservedDescriptors`` when that is lower). A new connection beyond it closes
+    /// the connection that has waited longest without a request being worked on (idle, or still
+    /// sending its request; connections that never sent a request go first), so `/healthz` keeps
+    /// answering; when every connection is waiting for its answer, the new one is closed. Must
+    /// stay below the process's file-descriptor limit.
     public var maxConnections: Int
     /// Seconds the work for one request (decoding and recognition, waiting for a worker
     /// included) may take once its body has arrived (default 60); then it is answered 504 and
@@ -59,12 +61,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxParts: Int
 
     /// Defaults: 127.0.0.1:8080, 25 MiB bodies, 600 s audio, one worker per core, 16 waiting,
-    /// 60 s to read a request, 30 s idle, 1024 connections, 60 s per request, 10 s to shut down,
+    /// 60 s to read a request, 30 s idle, 4096 connections (fewer under a low open-file limit), 60 s per request, 10 s to shut down,
     /// windows of at least 0.5 s every 0.25 s or more and at most 1000 of them, 16 multipart parts.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 25 << 20, maxDuration: Double? = 600,
                 concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, queueLength: Int = 16,
                 version: String = EmotionService.version, serverName: String? = "ser",
-                readTimeout: Double = 60, idleTimeout: Double = 30, maxConnections: Int = 1024,
+                readTimeout: Double = 60, idleTimeout: Double = 30, maxConnections: Int = ServiceConfiguration.defaultMaxConnections,
                 requestDeadline: Double = 60, shutdownDeadline: Double = 10,
                 minWindow: Double = 0.5, minHop: Double = 0.25, maxWindows: Int = 1000, maxParts: Int = 16) {
         self.host = host
@@ -95,6 +97,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     /// File descriptors kept free beyond ``maxConnections`` (listening socket, model, logs, uploads).
     public static let reservedDescriptors = 64
+
+    /// 4096 connections, or the open-file limit less ``reservedDescriptors`` when that is lower
+    /// (an idle connection costs a descriptor and a few tens of KiB).
+    public static var defaultMaxConnections: Int {
+        min(4096, max(1, (fileDescriptorLimit ?? 1_000_000) - reservedDescriptors))
+    }
 
     /// Throws ``ServiceError/invalidConfiguration(_:)`` for unusable values, naming the value and
     /// the allowed range.

@@ -243,6 +243,28 @@ final class HardeningTests: XCTestCase {
         await server.stop()
     }
 
+    /// At the limit, connections that never sent a request are closed before a keep-alive client's.
+    func testEvictionSparesKeepAliveClients() async throws {
+        let server = try await TestServer(ServiceConfiguration(maxConnections: 4))
+        let keepAlive = try RawConnection(port: server.client.port)
+        keepAlive.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let first = keepAlive.receive(timeout: 0.5)
+        XCTAssertFalse(first.closed)
+        XCTAssertTrue(String(decoding: first.data, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        var idle: [RawConnection] = []
+        for _ in 0..<10 {
+            idle.append(try RawConnection(port: server.client.port))
+            try await Task.sleep(nanoseconds: 10_000_000)   // distinct arrival times
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        keepAlive.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let second = keepAlive.receive(timeout: 0.5)
+        XCTAssertTrue(String(decoding: second.data, as: UTF8.self).hasPrefix("HTTP/1.1 200"), "the keep-alive client was evicted")
+        XCTAssertTrue(idle[0].receive(timeout: 0.5).closed, "the oldest idle connection stays open")
+        idle.forEach { $0.hangUp() }
+        await server.stop()
+    }
+
     // MARK: - Framing, methods
 
     func testMalformedFramingIs400() async throws {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Abuse patterns against `ser serve` on 127.0.0.1 (standard library only), bounded in count and time.
 
-Each attack runs for --seconds while a prober sends `GET /healthz` every 20 ms on a new connection
-(as a load balancer would) and records its latency; a probe that fails or takes longer than 2 s
+Each attack runs for --seconds while a prober (a separate process, `--attack probe`) sends
+`GET /healthz` every 20 ms on a new connection (as a load balancer would) and records its latency; a probe that fails or takes longer than 2 s
 counts as an error and as 2000 ms. Prints one JSON object per attack:
   {"attack", "seconds", "healthz": {"n", "errors", "p50_ms", "p99_ms", "max_ms"}, "attack_stats": {...}}
 
@@ -225,7 +225,7 @@ def halfbody(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--attack", required=True, choices=["slow", "idle", "multipart", "tiny", "halfbody"])
+    ap.add_argument("--attack", required=True, choices=["slow", "idle", "multipart", "tiny", "halfbody", "probe"])
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--slow", type=int, default=200)
     ap.add_argument("--idle", type=int, default=3000)
@@ -239,17 +239,26 @@ def main():
     if a.attack == "halfbody":
         halfbody(a)
         return
+    if a.attack == "probe":
+        prober = Prober(a.port)
+        prober.start()
+        time.sleep(a.seconds)
+        prober.stop.set()
+        prober.join()
+        print(json.dumps(prober.summary()))
+        return
     stop = threading.Event()
     stats = {"lock": threading.Lock()}
     threads = {"slow": attack_slow, "idle": attack_idle, "multipart": attack_multipart, "tiny": attack_tiny}[a.attack](a, stop, stats)
     for t in threads:
         t.start()
     time.sleep(min(1.0, a.seconds / 4))   # let the attack build up before probing
-    prober = Prober(a.port)
-    prober.start()
-    time.sleep(a.seconds)
-    prober.stop.set()
-    prober.join()
+    # The prober runs in its own process, so the attack's threads (and Python's GIL) do not
+    # delay its measurements.
+    import subprocess
+    probe = subprocess.run([sys.executable, os.path.abspath(__file__), "--port", str(a.port), "--attack", "probe",
+                            "--seconds", str(a.seconds)], capture_output=True, text=True, timeout=a.seconds + 60)
+    healthz = json.loads(probe.stdout)
     stop.set()
     for t in threads:
         t.join(timeout=5)
@@ -263,7 +272,7 @@ def main():
         stats["latency_s"] = {"p50": round(percentile(v, 50), 3), "max": round(max(v, default=0), 3)}
     elif isinstance(stats.get("latency_s"), dict):
         stats["latency_s"] = {k: {"p50": round(percentile(v, 50), 3), "max": round(max(v), 3)} for k, v in stats["latency_s"].items()}
-    print(json.dumps({"attack": a.attack, "seconds": a.seconds, "healthz": prober.summary(), "attack_stats": stats}))
+    print(json.dumps({"attack": a.attack, "seconds": a.seconds, "healthz": healthz, "attack_stats": stats}))
 
 
 if __name__ == "__main__":
