@@ -86,9 +86,14 @@ public final class ConnectionRegistry: @unchecked Sendable {
         var refuse = false
         lock.lock()
         if records.count >= limit {
-            // The longest-idle connection that never sent a request, else the longest-idle one.
-            victim = records.values.filter { !$0.busy && !$0.used }.min { $0.lastActivity < $1.lastActivity }
-                ?? records.values.filter { !$0.busy }.min { $0.lastActivity < $1.lastActivity }
+            // The longest-idle connection that never sent a request, else the longest-idle one
+            // (one pass, no allocation).
+            var unused: Record?, any: Record?
+            for r in records.values where !r.busy {
+                if !r.used, unused.map({ r.lastActivity < $0.lastActivity }) ?? true { unused = r }
+                if any.map({ r.lastActivity < $0.lastActivity }) ?? true { any = r }
+            }
+            victim = unused ?? any
             if let v = victim {
                 records[ObjectIdentifier(v.channel)] = nil
                 v.closed = true
