@@ -68,6 +68,10 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
         case let e as RequestReadTimeout:
             return APIError(status: 408, code: "request_timeout", message: e.description)
         case let e as HTTPParserError:
+            // The stream ending inside a request is the client hanging up mid-body, not bad framing.
+            if case .invalidEOFState = e {
+                return APIError(status: 499, code: "client_closed_request", message: "the client closed the connection in the middle of its request")
+            }
             return APIError(status: 400, code: "bad_framing", message: "malformed HTTP request: \(e)")
         case is ChannelError:
             return APIError(status: 499, code: "client_closed_request", message: "the connection closed before the request was read")

@@ -20,6 +20,29 @@ final class SlowClassifier: ClipClassifier, @unchecked Sendable {
     }
 }
 
+/// Keeps every log record (message and metadata) for inspection.
+final class CapturingLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] = []
+    func append(_ level: Logger.Level, _ message: String, _ metadata: Logger.Metadata) {
+        lock.lock(); records.append((level, message, metadata)); lock.unlock()
+    }
+    var all: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] { lock.lock(); defer { lock.unlock() }; return records }
+
+    struct Handler: LogHandler {
+        let log: CapturingLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            log.append(level, "\(message)", self.metadata.merging(metadata ?? [:]) { $1 })
+        }
+    }
+}
+
 /// The service under hostile clients (issue 14): window limits, deadlines and cancellation,
 /// multipart limits, timeouts, the connection limit, framing errors, 405 and the shutdown deadline.
 final class HardeningTests: XCTestCase {
@@ -263,6 +286,29 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(idle[0].receive(timeout: 0.5).closed, "the oldest idle connection stays open")
         idle.forEach { $0.hangUp() }
         await server.stop()
+    }
+
+    /// A client that hangs up in the middle of its body is logged as such (499), not as 400 or 500.
+    func testClientAbortIsLoggedAsSuch() async throws {
+        let captured = CapturingLog()
+        let logger = Logger(label: "ser.service.test") { _ in CapturingLog.Handler(log: captured) }
+        let service = try EmotionService(configuration: ServiceConfiguration(host: "127.0.0.1", port: 0),
+                                         recognizer: EmotionRecognizer(classifier: BandClassifier()), logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await service.run(signals: [], onServerRunning: { continuation.yield($0); continuation.finish() }) }
+        var port = -1
+        for await p in ports { port = p }
+        let c = try RawConnection(port: port)
+        c.send("POST /v1/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nRIFF....")
+        try await Task.sleep(nanoseconds: 100_000_000)
+        c.hangUp()
+        let logged = await eventually(5) { captured.all.contains { $0.message == "request abandoned by the client" } }
+        XCTAssertTrue(logged, "\(captured.all.map(\.message))")
+        let requests = captured.all.filter { $0.message.hasPrefix("request") }
+        XCTAssertEqual(requests.first?.metadata["status"]?.description, "499")
+        XCTAssertFalse(requests.contains { ["400", "500"].contains($0.metadata["status"]?.description ?? "") })
+        task.cancel()
+        _ = try? await task.value
     }
 
     // MARK: - Framing, methods
