@@ -339,9 +339,9 @@ public final class EmotionService: Sendable {
                            message: "a session is several recordings of one voice: send them as multipart/form-data, each in a field named \"file\"")
         }
         let body = try await readBody(request, context: context)
-        let (recognizer, maxWindows, maxParts) = (self.recognizer, configuration.maxWindows, configuration.maxParts)
+        let (recognizer, maxParts) = (self.recognizer, configuration.maxParts)
         return try await runJob(context: context) { token in
-            try SessionJob(recognizer: recognizer, token: token, maxWindows: maxWindows, maxParts: maxParts)
+            try SessionJob(recognizer: recognizer, token: token, maxParts: maxParts)
                 .run(body: body, boundary: boundary)
         }
     }
@@ -355,7 +355,6 @@ public final class EmotionService: Sendable {
 struct SessionJob: Sendable {
     let recognizer: EmotionRecognizer
     let token: RequestToken
-    let maxWindows: Int
     let maxParts: Int
 
     func run(body: Data, boundary: String) throws -> Data {
@@ -386,7 +385,7 @@ struct SessionJob: Sendable {
             names.append(name)
         }
         try token.check()
-        let windows = WindowCounter(limit: maxWindows)
+        let windows = WindowCounter(limit: Int.max)   // the recognizer's own windows, bounded by the duration limit
         do {
             let session = try SessionClassifier(base: base, clips: clips)
             let adapted = EmotionRecognizer(classifier: GuardedClassifier(base: session, token: token, windows: windows),
@@ -406,10 +405,6 @@ struct SessionJob: Sendable {
             throw e
         } catch {
             if let why = token.cancellation { throw why }
-            if windows.exceeded {
-                throw APIError(status: 400, code: "too_many_windows",
-                               message: "the session needs more than \(maxWindows) windows; allowed: 1...\(maxWindows) windows per request")
-            }
             throw APIError.from(error)
         }
     }
@@ -435,7 +430,9 @@ struct RecognitionJob: Sendable {
         }
         guard !data.isEmpty else { throw APIError(status: 400, code: "empty_body", message: "the request has no audio (empty body)") }
         try token.check()
-        let windows = WindowCounter(limit: maxWindows)
+        // The cap is for timelines, whose window and hop the client chooses; a whole-recording
+        // answer uses the recognizer's own (3 s every 1.5 s), bounded by the duration limit.
+        let windows = WindowCounter(limit: segment == nil ? Int.max : maxWindows)
         let guarded = EmotionRecognizer(classifier: GuardedClassifier(base: recognizer.classifier, token: token, windows: windows),
                                         options: recognizer.options)
         do {

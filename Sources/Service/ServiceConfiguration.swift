@@ -54,8 +54,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var minWindow: Double
     /// Shortest timeline hop (`?hop=`) in seconds (default 0.25).
     public var minHop: Double
-    /// Most windows one request may classify (default 1000); a timeline that would need more is
-    /// answered 400 with the allowed range.
+    /// Most windows one timeline request (`?segment=true`) may classify (default 1000); a timeline
+    /// that would need more is answered 400 with the allowed range. (A whole-recording answer uses
+    /// the recognizer's 3 s windows every 1.5 s, bounded by ``maxDuration``.)
     public var maxWindows: Int
     /// Most parts in a `multipart/form-data` body (default 16); more gives 400.
     public var maxParts: Int
