@@ -27,6 +27,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // The HTTP service (`ser serve`) only.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own dependencies, named for the service's connection guard (NIO channel
+        // handlers) and its shutdown deadline (service lifecycle); no new packages.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Native libraries from Debian, found through pkg-config.
@@ -76,6 +81,12 @@ let package = Package(
                 dependencies: [
                     "SERCore", "SERRecognizer", "SERAudio",
                     .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
                 path: "Sources/Service"),
@@ -113,7 +124,7 @@ let package = Package(
         .testTarget(name: "RecognizerTests", dependencies: ["SERRecognizer", "SERBundledModels", "SERAudio", "SERCore", "SEREncoder", "SERFeatures", "SERModel", "SERTestSupport"],
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
-                    dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERTestSupport",
+                    dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERModel", "SERFeatures", "SERTestSupport",
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Logging", package: "swift-log")],
                     path: "Tests/ServiceTests"),

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOHTTP1
 import SERAudio
 import SERRecognizer
 
@@ -8,7 +10,10 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     /// HTTP status code.
     public var status: Int
     /// Machine-readable code (`empty_body`, `bad_audio`, `truncated_audio`, `unsupported_format`,
-    /// `body_too_large`, `audio_too_long`, `overloaded`, `not_found`, `invalid_parameter`, `internal`…).
+    /// `body_too_large`, `audio_too_long`, `overloaded`, `not_found`, `method_not_allowed`,
+    /// `invalid_parameter`, `too_many_windows`, `bad_multipart`, `too_many_parts`,
+    /// `unexpected_field`, `missing_file`, `bad_framing`, `request_timeout`, `deadline_exceeded`,
+    /// `shutting_down`, `internal`…; `client_closed_request` (499) is only logged, never sent).
     public var code: String
     /// Human-readable explanation.
     public var message: String
@@ -34,7 +39,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Maps any error of the request pipeline to its answer.
     ///
     /// Audio that no decoder recognises is 415; audio in a known container that is damaged,
-    /// truncated or empty is 400; too long is 413; a full work queue is 503.
+    /// truncated or empty is 400; too long is 413; a full work queue is 503; malformed HTTP framing
+    /// is 400; a request that arrives too slowly is 408; work past its deadline is 504.
     public static func from(_ error: any Error, body: Data? = nil) -> APIError {
         switch error {
         case let e as APIError: return e
@@ -43,7 +49,32 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
             case .full: return APIError(status: 503, code: "overloaded", message: e.description + "; retry later")
             case .shutDown: return APIError(status: 503, code: "shutting_down", message: e.description)
             }
-        case let e as MultipartError: return APIError(status: 400, code: "bad_multipart", message: e.description)
+        case let e as MultipartError:
+            let code: String
+            switch e {
+            case .tooManyParts: code = "too_many_parts"
+            case .unexpectedField: code = "unexpected_field"
+            case .missingFile: code = "missing_file"
+            case .duplicateFile: code = "duplicate_file"
+            case .missingBoundary, .boundaryTooLong, .malformed, .headersTooLong: code = "bad_multipart"
+            }
+            return APIError(status: 400, code: code, message: e.description)
+        case let e as RequestCancellation:
+            switch e {
+            case .clientGone: return APIError(status: 499, code: "client_closed_request", message: e.description)
+            case .deadline: return APIError(status: 504, code: "deadline_exceeded", message: e.description + "; send a shorter recording or retry later")
+            case .shuttingDown: return APIError(status: 503, code: "shutting_down", message: e.description)
+            }
+        case let e as RequestReadTimeout:
+            return APIError(status: 408, code: "request_timeout", message: e.description)
+        case let e as HTTPParserError:
+            // The stream ending inside a request is the client hanging up mid-body, not bad framing.
+            if case .invalidEOFState = e {
+                return APIError(status: 499, code: "client_closed_request", message: "the client closed the connection in the middle of its request")
+            }
+            return APIError(status: 400, code: "bad_framing", message: "malformed HTTP request: \(e)")
+        case is ChannelError:
+            return APIError(status: 499, code: "client_closed_request", message: "the connection closed before the request was read")
         case let e as RecognizerError:
             switch e {
             case let .audio(a): return from(audio: a, body: body)

@@ -92,6 +92,28 @@ public final class WorkQueue: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on a worker thread for a request that may be cancelled: the answer is
+    /// ``RequestCancellation`` as soon as `token` is cancelled (client gone, deadline, shutdown),
+    /// without waiting for `body`; a job still queued then is skipped when its turn comes, and a
+    /// running one stops at its next check of `token`.
+    /// - Throws: ``WorkQueueError/full(running:queued:)`` at once when saturated, the token's
+    ///   ``RequestCancellation``, or what `body` throws.
+    public func run<T: Sendable>(token: RequestToken, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            let once = ResumeOnce(c)
+            do {
+                try trySubmit {
+                    if let why = token.cancellation { once.resume(.failure(why)); return }
+                    do { once.resume(.success(try body())) } catch { once.resume(.failure(token.cancellation ?? error)) }
+                }
+            } catch {
+                once.resume(.failure(error))
+                return
+            }
+            token.onCancel { once.resume(.failure($0)) }
+        }
+    }
+
     /// Refuses new work; the workers finish the queued jobs and exit. Does not wait.
     public func shutdown() {
         condition.lock()
@@ -119,5 +141,21 @@ public final class WorkQueue: @unchecked Sendable {
             running -= 1
             condition.unlock()
         }
+    }
+}
+
+/// Resumes a continuation once; later results are dropped.
+private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+
+    init(_ c: CheckedContinuation<T, any Error>) { continuation = c }
+
+    func resume(_ result: Result<T, any Error>) {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume(with: result)
     }
 }

@@ -101,3 +101,73 @@ struct LoopbackClient {
         return Reply(status: status, headers: headers, body: body)
     }
 }
+
+/// A raw TCP connection to 127.0.0.1 for tests that send partial or malformed requests, hold
+/// connections open, or hang up early. Blocking; use from a thread (``LoopbackClient`` style) or
+/// with short timeouts.
+final class RawConnection: @unchecked Sendable {
+    let fd: Int32
+    private var open = true
+
+    init(port: Int) throws {
+        #if canImport(Glibc)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw LoopbackClient.Failure(description: "socket() failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { close(fd); throw LoopbackClient.Failure(description: "connect failed (errno \(errno))") }
+    }
+
+    deinit { if open { close(fd) } }
+
+    /// Sends `data`; false when the server has closed the connection.
+    @discardableResult
+    func send(_ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var sent = 0
+            while sent < raw.count {
+                #if os(Linux)
+                let n = Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                #else
+                let n = Darwin.send(fd, raw.baseAddress! + sent, raw.count - sent, 0)
+                #endif
+                if n <= 0 { return false }
+                sent += n
+            }
+            return true
+        }
+    }
+
+    func send(_ text: String) { send(Data(text.utf8)) }
+
+    /// Reads until the server closes the connection or `timeout` seconds pass; returns what came
+    /// and whether the connection was closed by the server.
+    func receive(timeout: Double) -> (data: Data, closed: Bool) {
+        let end = Date().addingTimeInterval(timeout)
+        var out = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while Date() < end {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(max(1, end.timeIntervalSinceNow * 1000))
+            let r = poll(&p, 1, min(ms, 100))
+            if r <= 0 { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { return (out, true) }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return (out, false)
+    }
+
+    /// Closes the connection.
+    func hangUp() {
+        if open { close(fd); open = false }
+    }
+}

@@ -49,9 +49,8 @@ final class TestServer: @unchecked Sendable {
         logger.logLevel = .critical   // cancelling the server task logs an error by design
         let service = try EmotionService(configuration: c, recognizer: EmotionRecognizer(classifier: classifier), logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = service.makeApplication { port in continuation.yield(port); continuation.finish() }
         self.service = service
-        self.task = Task { try await app.run() }
+        self.task = Task { try await service.run(signals: [], onServerRunning: { port in continuation.yield(port); continuation.finish() }) }
         var port = -1
         for await p in ports { port = p }
         guard port > 0 else { throw LoopbackClient.Failure(description: "the server did not start") }
@@ -165,8 +164,7 @@ final class ServiceTests: XCTestCase {
         do {
             let audio = try Self.wav(Self.tone(220, seconds: 1.2))
             let boundary = "----ser-test-boundary-7MA4YWxk"
-            var body = Data()
-            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8))
+            var body = Data("preamble\r\n".utf8)
             body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8))
             body.append(audio)
             body.append(Data("\r\n--\(boundary)--\r\n".utf8))
@@ -177,11 +175,25 @@ final class ServiceTests: XCTestCase {
             XCTAssertEqual(p.emotion, "low")
             XCTAssertEqual(p.source, "clip.wav")
 
-            // Multipart without a file part -> 400.
-            let noFile = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ny\r\n--\(boundary)--\r\n".utf8)
-            let r2 = try await client.request("POST", "/v1/recognize", body: noFile, headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+            // Multipart with another field -> 400 naming it.
+            let other = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ny\r\n--\(boundary)--\r\n".utf8)
+            let r2 = try await client.request("POST", "/v1/recognize", body: other, headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
             XCTAssertEqual(r2.status, 400)
-            XCTAssertEqual(r2.errorCode, "missing_file")
+            XCTAssertEqual(r2.errorCode, "unexpected_field")
+            XCTAssertTrue(((r2.json["error"] as? [String: Any])?["message"] as? String ?? "").contains("\"a\""), "\(r2.json)")
+            // A file field beside another field -> 400 too.
+            var mixed = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)
+            mixed.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.wav\"\r\n\r\n".utf8))
+            mixed.append(audio)
+            mixed.append(Data("\r\n--\(boundary)--\r\n".utf8))
+            let r3 = try await client.request("POST", "/v1/recognize", body: mixed, headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+            XCTAssertEqual(r3.status, 400)
+            XCTAssertEqual(r3.errorCode, "unexpected_field")
+            // No parts at all -> missing_file.
+            let none = Data("--\(boundary)--\r\n".utf8)
+            let r4 = try await client.request("POST", "/v1/recognize", body: none, headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+            XCTAssertEqual(r4.status, 400)
+            XCTAssertEqual(r4.errorCode, "missing_file")
 
             // Segments: low tone, silence, high tone.
             let silence = [Float](repeating: 0, count: 32000)
