@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "SEREncoder", dependencies: ["SERCore", "SERAudio", "SERFeatures"], path: "Sources/Encoder"),
         .target(name: "SERNetwork", dependencies: ["SERCore"], path: "Sources/Network"),
         .target(name: "SERModel", dependencies: ["SERCore", "SERFeatures", "SERNetwork"], path: "Sources/Model"),
-        .target(name: "SERCorpora", dependencies: ["SERCore"], path: "Sources/Corpora"),
+        .target(name: "SERCorpora", dependencies: ["SERCore", "SERAudio"], path: "Sources/Corpora"),
         // Evaluation metrics, Markdown/JSON reports and SVG plots.
         .target(name: "SERExperiments",
                 dependencies: ["SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERNetwork", "SERModel", "SERCorpora", "SERReports"],

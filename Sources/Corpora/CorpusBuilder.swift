@@ -1,8 +1,10 @@
 import Foundation
+import SERAudio
 import SERCore
 
 /// What the first bytes of a file say it is.
-enum AudioContainer: Equatable {
+/// What a corpus scan finds at the start of a file.
+enum SniffedAudio: Equatable {
     case wav, flac, aiff
     case unreadable(String)
 }
@@ -46,18 +48,18 @@ enum CorpusFiles {
     /// `relative` without its extension.
     static func stripExtension(_ relative: String) -> String { (relative as NSString).deletingPathExtension }
 
-    /// Reads the first 12 bytes to tell WAV (RIFF/RF64/RIFX), FLAC and AIFF apart.
-    static func sniff(_ url: URL) -> AudioContainer {
+    /// Reads the first bytes to tell WAV (RIFF/RF64/RIFX), FLAC and AIFF apart (``AudioContainer``);
+    /// anything else is unreadable for a corpus.
+    static func sniff(_ url: URL) -> SniffedAudio {
         guard let h = FileNames.fileHandle(forReading: url.path) else { return .unreadable("cannot open") }
         defer { try? h.close() }
-        let d = (try? h.read(upToCount: 12)) ?? Data()
+        let d = (try? h.read(upToCount: AudioContainer.signatureLength)) ?? Data()
         if d.isEmpty { return .unreadable("empty file") }
-        let tag = String(decoding: d.prefix(4), as: UTF8.self)
-        switch tag {
-        case "RIFF", "RIFX", "RF64": return d.count >= 12 ? .wav : .unreadable("truncated WAV header")
-        case "fLaC": return .flac
-        case "FORM": return .aiff
-        default: return .unreadable("not a WAV/FLAC/AIFF header")
+        switch AudioContainer.sniff(d) {
+        case .wav: return d.count >= AudioContainer.signatureLength ? .wav : .unreadable("truncated WAV header")
+        case .flac: return .flac
+        case .aiff: return .aiff
+        case .ogg, .mp3, nil: return .unreadable("not a WAV/FLAC/AIFF header")
         }
     }
 }

@@ -107,7 +107,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     private static func from(audio e: AudioError, body: Data?) -> APIError {
         switch e {
         case .notAudio:
-            if let body, KnownContainer.sniff(body) != nil {
+            if let body, AudioContainer.sniff(body) != nil {
                 return APIError(status: 400, code: "bad_audio", message: e.description)
             }
             return APIError(status: 415, code: "unsupported_format", message: e.description)
@@ -121,31 +121,3 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// Containers recognised by their first bytes, to tell damaged audio (400) from unknown formats (415).
-public enum KnownContainer: String, Sendable {
-    /// RIFF/WAVE, RF64, Wave64.
-    case wav
-    /// FLAC.
-    case flac
-    /// Ogg (Vorbis, Opus, FLAC).
-    case ogg
-    /// MPEG audio (ID3 tag or frame sync).
-    case mp3
-    /// AIFF / AIFF-C.
-    case aiff
-
-    /// The container whose signature `data` starts with, if any.
-    public static func sniff(_ data: Data) -> KnownContainer? {
-        let b = [UInt8](data.prefix(12))
-        func starts(_ s: String, at o: Int = 0) -> Bool {
-            let u = Array(s.utf8)
-            return b.count >= o + u.count && Array(b[o..<(o + u.count)]) == u
-        }
-        if starts("RIFF") || starts("RIFX") || starts("RF64") || starts("riff") { return .wav }
-        if starts("fLaC") { return .flac }
-        if starts("OggS") { return .ogg }
-        if starts("FORM") && (starts("AIFF", at: 8) || starts("AIFC", at: 8)) { return .aiff }
-        if starts("ID3") || (b.count >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0) { return .mp3 }
-        return nil
-    }
-}

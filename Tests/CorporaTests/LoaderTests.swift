@@ -147,7 +147,7 @@ final class LoaderTests: XCTestCase {
         let t = try FixtureTree("tess"); defer { t.remove() }
         try t.wav("OAF_angry/OAF_back_angry.wav"); try t.wav("YAF_pleasant_surprised/YAF_bite_ps.wav")
         try t.wav("OAF_Fear/OAF_bite_fear.wav"); try t.wav("OA_bite_neutral.wav")
-        var aiff = Data("FORM".utf8); aiff.append(Data(count: 20))
+        var aiff = Data("FORM".utf8); aiff.append(Data(count: 4)); aiff.append(Data("AIFF".utf8)); aiff.append(Data(count: 12))
         try t.write("YAF_sad/YAF_wheat_sad.wav", aiff)
         try t.wav("YAF_sad/YAF_wheat_bored.wav"); try t.wav("XYZ_back_sad.wav")
         try t.wav("OAF_back_angry.wav")                          // duplicate of the foldered copy
