@@ -51,11 +51,11 @@ struct PredictCommand: ParsableCommand {
     var output: String?
     @Flag(help: "Emotion timeline over sliding windows of speech instead of one emotion per file.") var segment = false
     @Option(help: "Window length in seconds (timeline windows; without --segment, longer speech is split into such windows).")
-    var window: Double = 3
-    @Option(help: "Hop between windows in seconds.") var hop: Double = 1.5
+    var window = RecognizerOptions().window
+    @Option(help: "Hop between windows in seconds.") var hop = RecognizerOptions().hop
     @Option(name: .customLong("margin"),
             help: "Seconds of audio kept before and after the speech of a file classified as one clip (0: cut tight).")
-    var margin: Double = 1
+    var margin = RecognizerOptions().margin
     @Flag(name: .customLong("keep-silence"),
           help: "Do not skip silent stretches: with --segment the whole recording is speech; without it the whole file is classified as one clip, untrimmed.")
     var keepSilence = false

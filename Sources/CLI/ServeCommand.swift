@@ -43,17 +43,20 @@ struct ServeCommand: AsyncParsableCommand {
     /// Log output formats.
     enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
-    @Option(help: "Address to bind.") var host = "127.0.0.1"
-    @Option(help: "Port to bind (0: any free port, printed in the log).") var port = 8080
+    /// The library's defaults, which the options below show and start from.
+    static let defaults = ServiceConfiguration()
+
+    @Option(help: "Address to bind.") var host = Self.defaults.host
+    @Option(help: "Port to bind (0: any free port, printed in the log).") var port = Self.defaults.port
     @Option(help: "Model file, or a bundled model by name: default (Whisper-base encoder + STA-CNN head), handmade (STA-CNN on the paper's hand-made features, no encoder) or session (speaker normalisation, for /v1/recognize/session). Default: default.") var model: String?
-    @Option(name: .customLong("max-body-mb"), help: "Largest request body in MiB.") var maxBodyMB: Double = 25
-    @Option(name: .customLong("max-duration-s"), help: "Longest audio in seconds (0: no limit).") var maxDurationS: Double = 600
+    @Option(name: .customLong("max-body-mb"), help: "Largest request body in MiB.") var maxBodyMB = Double(Self.defaults.maxBodyBytes) / 1_048_576
+    @Option(name: .customLong("max-duration-s"), help: "Longest audio in seconds (0: no limit).") var maxDurationS = Self.defaults.maxDuration ?? 0
     @Option(help: "Recognitions running at once (default: all cores).") var concurrency: Int = Parallel.cores
-    @Option(help: "Recognitions allowed to wait for a worker; more are answered 503.") var queue: Int = 16
+    @Option(help: "Recognitions allowed to wait for a worker; more are answered 503.") var queue = Self.defaults.queueLength
     @Option(name: .customLong("read-timeout-s"), help: "Seconds a request may take to arrive, head to end of body; slower is answered 408 and closed.")
-    var readTimeoutS: Double = 60
+    var readTimeoutS = Self.defaults.readTimeout
     @Option(name: .customLong("idle-timeout-s"), help: "Seconds a connection may stay silent (between requests, or while its head arrives) before it is closed.")
-    var idleTimeoutS: Double = 30
+    var idleTimeoutS = Self.defaults.idleTimeout
     @Option(name: .customLong("max-connections"), help: "Most connections open at once; a new one closes the longest-idle one. Below the open-file limit (ulimit -n, raised to its hard limit when needed) less 64. Default: 4096, or less under a lower hard limit.")
     var maxConnections: Int = ServeCommand.defaultMaxConnections
 
@@ -64,13 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
         return max(1, min(4096, Int(clamping: r.rlim_max) - ServiceConfiguration.reservedDescriptors))
     }
     @Option(name: .customLong("request-deadline-s"), help: "Seconds of work (queue wait, decoding, recognition) per request; then 504 and the work stops.")
-    var requestDeadlineS: Double = 60
+    var requestDeadlineS = Self.defaults.requestDeadline
     @Option(name: .customLong("shutdown-deadline-s"), help: "Seconds SIGTERM/SIGINT waits for requests in flight before closing every connection.")
-    var shutdownDeadlineS: Double = 10
-    @Option(name: .customLong("min-window-s"), help: "Shortest timeline window (?window=) in seconds.") var minWindowS: Double = 0.5
-    @Option(name: .customLong("min-hop-s"), help: "Shortest timeline hop (?hop=) in seconds.") var minHopS: Double = 0.25
-    @Option(name: .customLong("max-windows"), help: "Most windows classified for one request.") var maxWindows: Int = 1000
-    @Option(name: .customLong("max-parts"), help: "Most parts in a multipart/form-data body.") var maxParts: Int = 16
+    var shutdownDeadlineS = Self.defaults.shutdownDeadline
+    @Option(name: .customLong("min-window-s"), help: "Shortest timeline window (?window=) in seconds.") var minWindowS = Self.defaults.minWindow
+    @Option(name: .customLong("min-hop-s"), help: "Shortest timeline hop (?hop=) in seconds.") var minHopS = Self.defaults.minHop
+    @Option(name: .customLong("max-windows"), help: "Most windows classified for one request.") var maxWindows = Self.defaults.maxWindows
+    @Option(name: .customLong("max-parts"), help: "Most parts in a multipart/form-data body.") var maxParts = Self.defaults.maxParts
     @Option(name: .customLong("log-format"), help: "Log lines as text or json (one object per line).") var logFormat: LogFormat = .text
     @Option(name: .customLong("log-level"), help: "Lowest log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"

@@ -17,7 +17,7 @@ struct ExperimentOptions: ParsableArguments {
     var labels: String?
     @Option(name: .customLong("protocol"), help: "holdout (paper's 6:2:2), speaker-kfold, loso, loso-session, loco (leave one corpus out; several corpora).")
     var protocolName: String = "holdout"
-    @Option(help: "Folds for speaker-kfold.") var folds: Int = 6
+    @Option(help: "Folds for speaker-kfold.") var folds = ExperimentSpec(corpus: .ravdess, data: "", protocolKind: .speakerKFold).folds
     @Option(help: "Seeds, comma-separated (holdout: one split and run per seed).") var seeds: String = "0"
     @Option(name: .customLong("fold"), help: "Run only this fold (repeatable), e.g. seed-0, fold-1, speaker-03.")
     var onlyFolds: [String] = []
@@ -87,9 +87,9 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var experiment: ExperimentOptions
     @Option(help: "Most epochs.") var epochs: Int = TrainingConfig().epochs
     @Option(help: "Early-stopping patience (epochs).") var patience: Int = TrainingConfig().patience
-    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 32
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-4
-    @Option(help: "L2 coefficient (coupled, as torch.optim.Adam weight_decay).") var l2: Float = 1e-3
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = TrainingConfig().batchSize
+    @Option(help: "Adam learning rate.") var lr = TrainingConfig().learningRate
+    @Option(help: "L2 coefficient (coupled, as torch.optim.Adam weight_decay).") var l2 = TrainingConfig().l2
     @Option(help: "Channels of the three convolutions.")
     var conv: String = STACNNConfig().convChannels.map(String.init).joined(separator: ",")
     @Option(name: .customLong("lstm-hidden"), help: "BiLSTM hidden size per direction.") var lstmHidden: Int = STACNNConfig().lstmHidden
