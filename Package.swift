@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // SER: speech emotion recognition (STA-CNN) in Swift. GPL-3.0-or-later.
 //
 // The targets follow the chain of the paper; each imports only targets listed before it, so data
@@ -8,6 +8,10 @@
 //   SERCorpora, SERReports -> SERExperiments              datasets, reports; training and evaluation
 //   SERRecognizer -> SERBundledModels                     file -> emotion; the models of models/
 //   SERRecognizer -> SERService -> CLI                    HTTP on Hummingbird 2; `ser`
+//
+// Trait `Service` (on by default): the HTTP service and `ser serve`, on Hummingbird 2. A package that
+// depends on SER with `traits: []` gets the library without the HTTP packages: SwiftPM then neither
+// clones nor builds Hummingbird, SwiftNIO or swift-log.
 //
 // Products: `SpeechEmotion` (the library, no HTTP dependencies), `SpeechEmotionService` (the HTTP
 // service on Hummingbird 2), `SpeechEmotionExperiments` (training and evaluation) and `ser`.
@@ -21,6 +25,10 @@ let package = Package(
         .library(name: "SpeechEmotion", targets: ["SpeechEmotion"]),
         .library(name: "SpeechEmotionService", targets: ["SERService"]),
         .library(name: "SpeechEmotionExperiments", targets: ["SERCorpora", "SERReports", "SERExperiments"]),
+    ],
+    traits: [
+        .trait(name: "Service", description: "The HTTP service (SERService, `ser serve`) on Hummingbird 2."),
+        .default(enabledTraits: ["Service"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,14 +88,14 @@ let package = Package(
         .target(name: "SERService",
                 dependencies: [
                     "SERCore", "SERRecognizer", "SERAudio",
-                    .product(name: "Hummingbird", package: "hummingbird"),
-                    .product(name: "HummingbirdCore", package: "hummingbird"),
-                    .product(name: "NIOCore", package: "swift-nio"),
-                    .product(name: "NIOHTTP1", package: "swift-nio"),
-                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Service"])),
+                    .product(name: "HummingbirdCore", package: "hummingbird", condition: .when(traits: ["Service"])),
+                    .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Service"])),
+                    .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Service"])),
+                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Service"])),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["Service"])),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle", condition: .when(traits: ["Service"])),
+                    .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Service"])),
                 ],
                 path: "Sources/Service"),
         .executableTarget(
@@ -96,7 +104,7 @@ let package = Package(
                 "SERCore", "SERAudio", "SERFeatures", "SEREncoder", "SERModel", "SERCorpora", "SERReports",
                 "SERExperiments", "SERRecognizer", "SERBundledModels", "SERService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Service"])),
             ],
             path: "Sources/CLI"),
         // Writes the Swift side of the PyTorch parity check and times the model (benchmarks/model).
@@ -125,8 +133,8 @@ let package = Package(
                     path: "Tests/RecognizerTests"),
         .testTarget(name: "ServiceTests",
                     dependencies: ["SERService", "SERRecognizer", "SERAudio", "SERModel", "SERFeatures", "SERTestSupport",
-                                   .product(name: "Hummingbird", package: "hummingbird"),
-                                   .product(name: "Logging", package: "swift-log")],
+                                   .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Service"])),
+                                   .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Service"]))],
                     path: "Tests/ServiceTests"),
         .testTarget(name: "EncoderTests", dependencies: ["SEREncoder", "SERFeatures", "SERAudio", "SERCore", "SERTestSupport"],
                     path: "Tests/EncoderTests"),

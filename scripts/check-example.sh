@@ -17,14 +17,19 @@ if code not in blocks:
 print("README library example == Examples/QuickStart main.swift")
 PY
 
-# 2. It builds against this checkout without compiling the HTTP packages. (SwiftPM still clones every
-#    package SER's manifest names while resolving; it compiles only what the product needs.)
+# 2. It builds against this checkout without the HTTP packages: with `traits: []` SwiftPM neither clones
+#    nor compiles Hummingbird, SwiftNIO or swift-log (only swift-argument-parser, which `ser` needs).
 # SwiftPM can keep a stale list of a path dependency's files; on failure build once more from scratch.
 (cd Examples/QuickStart && { swift build -q --product QuickStart 2>/dev/null || { rm -rf .build && swift build -q --product QuickStart; }; })
+cloned=$(ls Examples/QuickStart/.build/checkouts 2>/dev/null | tr '\n' ' ')
+case " $cloned " in
+    *hummingbird*|*swift-nio*|*swift-log*) echo "Examples/QuickStart cloned HTTP packages ($cloned): the library must not need them"; exit 1;;
+esac
 compiled=$(find Examples/QuickStart/.build/debug/ -name '*.o' \( -path '*/Hummingbird*' -o -path '*/NIO*' \) | wc -l)
 if [ "$compiled" != 0 ]; then
     echo "Examples/QuickStart compiled Hummingbird or SwiftNIO: the SpeechEmotion product must not depend on them"; exit 1
 fi
+echo "Examples/QuickStart's dependencies: ${cloned:-none}"
 
 # 3. It runs: a synthetic voice, the hand-made model (no encoder needed).
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Logging
 import SERCore
 
 /// `ser`: speech emotion recognition from the command line.
@@ -9,9 +8,16 @@ struct SER: AsyncParsableCommand {
         commandName: "ser",
         abstract: "Speech emotion recognition (STA-CNN): features, training, evaluation, prediction, service.",
         version: SERVersion.report,
-        subcommands: [PredictCommand.self, ServeCommand.self, FeaturesCommand.self, TrainCommand.self,
+        subcommands: [PredictCommand.self] + serviceCommands + [FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, CalibrateCommand.self, BaselineCommand.self, PerturbCommand.self, DemoSignalCommand.self,
                       EncoderCommand.self, ReportCommand.self, MergeCommand.self, ExportCommand.self])
+
+    /// `ser serve`, when built with the `Service` trait (the default).
+    #if Service
+    static let serviceCommands: [any ParsableCommand.Type] = [ServeCommand.self]
+    #else
+    static let serviceCommands: [any ParsableCommand.Type] = []
+    #endif
 
     /// Parses the arguments with byte-exact file names (names that are not UTF-8 keep their bytes;
     /// `CommandLine.arguments` would replace them with U+FFFD and name no file).

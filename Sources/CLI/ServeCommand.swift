@@ -1,3 +1,4 @@
+#if Service
 import ArgumentParser
 import Foundation
 import Logging
@@ -138,3 +139,5 @@ struct ServeCommand: AsyncParsableCommand {
         })
     }
 }
+
+#endif

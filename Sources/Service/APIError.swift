@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import Hummingbird
 import NIOCore
@@ -121,3 +122,5 @@ public struct APIError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -309,3 +310,5 @@ struct GuardedHTTP1 {
             idleTimeout: idle))
     }
 }
+
+#endif

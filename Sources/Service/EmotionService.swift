@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import SERCore
 import Hummingbird
@@ -535,3 +536,5 @@ struct RequestLogMiddleware: RouterMiddleware {
         return response
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import Logging
 
@@ -40,3 +41,5 @@ public struct JSONLogHandler: LogHandler {
         FileHandle.standardError.write(line)
     }
 }
+
+#endif

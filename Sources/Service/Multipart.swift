@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 
 /// One part of a `multipart/form-data` body.
@@ -193,3 +194,5 @@ public enum MultipartFormData {
         return nil
     }
 }
+
+#endif

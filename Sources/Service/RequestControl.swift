@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import SERRecognizer
 
@@ -146,3 +147,5 @@ struct GuardedClassifier: ClipClassifier {
         return try base.probabilities(samples: samples)
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -147,3 +148,5 @@ public enum ServiceError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 
 /// Why ``WorkQueue`` refused work.
@@ -159,3 +160,5 @@ private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
         c?.resume(with: result)
     }
 }
+
+#endif

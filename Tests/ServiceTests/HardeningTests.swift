@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import Logging
 import SERRecognizer
@@ -385,3 +386,5 @@ final class HardeningTests: XCTestCase {
         }
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -171,3 +172,5 @@ final class RawConnection: @unchecked Sendable {
         if open { close(fd); open = false }
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import SERRecognizer
 import SERService
@@ -35,3 +36,5 @@ final class NoSpeechServiceTests: XCTestCase {
         await server.stop()
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import Logging
 import SERAudio
@@ -291,3 +292,5 @@ final class ServicePartsTests: XCTestCase {
         XCTAssertThrowsError(try ServiceConfiguration(port: 70000).validate())
     }
 }
+
+#endif

@@ -1,3 +1,4 @@
+#if Service
 import Foundation
 import SERFeatures
 import SERModel
@@ -90,3 +91,5 @@ final class SessionServiceTests: XCTestCase {
         await server.stop()
     }
 }
+
+#endif
