@@ -23,12 +23,15 @@ struct FeatureOptions: ParsableArguments {
     @Option(name: .customLong("encoder-layer"),
             help: "Hidden state(s) of the encoder block: last, mean (of all layers) or a layer number (0 = embedding output).")
     var encoderLayer: String = "last"
+    @Option(help: ArgumentHelp("Bring each clip's loud frames to this level (dBFS, e.g. -20) before its features, so the model does not hear loudness.",
+                               discussion: "Default: off (the clip as decoded)."))
+    var loudness: Double?
 
     /// The configuration, validated.
     func config() throws -> FeatureConfig {
         var c = FeatureConfig()
         c.nFFT = nFFT; c.hopLength = hop; c.nMels = nMels; c.nMFCC = nMFCC
-        c.fmin = fmin; c.fmax = fmax
+        c.fmin = fmin; c.fmax = fmax; c.loudness = loudness
         guard let kind = SpectrogramKind(rawValue: spectrogram) else {
             throw ValidationError("--spectrogram must be mel or linear, not '\(spectrogram)'")
         }

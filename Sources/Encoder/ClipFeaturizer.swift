@@ -74,6 +74,7 @@ public final class ClipFeaturizer {
     /// is refused with ``EncoderError/nonFiniteFeatures(channel:frame:)``.
     /// - Throws: ``EncoderError`` or ``AudioError`` when the encoder block cannot be computed.
     public func extract(_ signal: [Float]) throws -> Tensor {
+        let signal = config.loudness.map { Loudness.normalized(signal, sampleRate: config.sampleRate, target: $0) } ?? signal
         let x = try fusedFeatures(signal)
         let t = x.shape.count == 2 ? x.shape[1] : 0
         if t > 0, let bad = AudioDecoder.firstNonFinite(x.data) {

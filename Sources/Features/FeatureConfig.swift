@@ -116,6 +116,9 @@ public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
     /// Settings of the `encoder` block; nil when the blocks do not include it (and in files
     /// written before it existed).
     public var encoder: EncoderBlockConfig? = nil
+    /// Level normalisation before any block: the clip's loud frames are brought to this level in
+    /// dBFS (``Loudness``); nil: the clip as decoded (and in files written before it existed).
+    public var loudness: Double? = nil
 
     /// The defaults.
     public init() {}
@@ -179,6 +182,9 @@ public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
         }
         guard topDB.isFinite, topDB > 0 else {
             throw .outOfRange(name: "top_db", value: "\(topDB)", allowed: "a finite number above 0")
+        }
+        if let l = loudness, !(l >= -60 && l <= 0) {
+            throw .outOfRange(name: "loudness", value: "\(l)", allowed: "-60...0 dBFS")
         }
         guard !blocks.isEmpty else { throw .outOfRange(name: "blocks", value: "none", allowed: "at least one block") }
         guard Set(blocks).count == blocks.count else {
