@@ -236,7 +236,9 @@ public struct SafeTensorsFile: Sendable {
             return
         }
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // Byte-exact names (``FileNames``): an input whose name is not UTF-8 gets its output under
+        // the same bytes, not under the escape characters that stand for them in Swift strings.
+        let fd = FileNames.withCString(temp) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw SafeTensorsError.io(path: url.path, reason: "cannot create file (\(String(cString: strerror(errno))))") }
         var failure: String?
         data.withUnsafeBytes { raw in
@@ -251,9 +253,11 @@ public struct SafeTensorsFile: Sendable {
             }
         }
         if close(fd) != 0, failure == nil { failure = "close: \(String(cString: strerror(errno)))" }
-        if failure == nil, rename(temp, url.path) != 0 { failure = "rename: \(String(cString: strerror(errno)))" }
+        if failure == nil, FileNames.withCString(temp, { t in FileNames.withCString(url.path) { rename(t, $0) } }) != 0 {
+            failure = "rename: \(String(cString: strerror(errno)))"
+        }
         if let failure {
-            unlink(temp)
+            _ = FileNames.withCString(temp) { unlink($0) }
             throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(failure))")
         }
     }

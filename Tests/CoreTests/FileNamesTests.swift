@@ -44,6 +44,18 @@ final class FileNamesTests: XCTestCase {
         XCTAssertEqual(FileNames.files(under: dir, skipHidden: true).files.map(\.path), [path])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "Foundation alone cannot reach it")
     }
+
+    func testFeatureFilesAreWrittenUnderTheInputsOwnBytes() throws {
+        let dir = try SharedDataFreeTemporary.make()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // What `ser features` writes for an input named b"\xE9t\xE9.wav": b"\xE9t\xE9.safetensors".
+        let path = FileNames.string(fromBytes: Array(dir.utf8) + [0x2F, 0xE9, 0x74, 0xE9] + Array(".safetensors".utf8))
+        let file = SafeTensorsFile(tensors: ["x": Tensor(shape: [2], data: [1, 2])])
+        try file.write(to: URL(fileURLWithPath: path), durable: false)
+        XCTAssertEqual(FileNames.entries(of: dir), [FileNames.string(fromBytes: [0xE9, 0x74, 0xE9] + Array(".safetensors".utf8))])
+        let back = try SafeTensorsFile(data: try XCTUnwrap(FileNames.contents(path)))
+        XCTAssertEqual(back.tensors["x"]?.data, [1, 2])
+    }
 }
 
 /// A fresh folder under the system's temporary directory.
