@@ -101,6 +101,23 @@ struct PredictCommand: ParsableCommand {
         if windows && !(segment || svg != nil) { throw ValidationError("--windows needs --segment") }
     }
 
+    /// Copies standard input to a temporary file in 1 MiB pieces.
+    static func spoolStandardInput() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil),
+              let out = try? FileHandle(forWritingTo: url) else {
+            throw AudioError.io(path: "<stdin>", reason: "cannot create a temporary copy in \(url.deletingLastPathComponent().path)")
+        }
+        defer { try? out.close() }
+        do {
+            while let piece = try FileHandle.standardInput.read(upToCount: 1 << 20), !piece.isEmpty { try out.write(contentsOf: piece) }
+        } catch {
+            try? FileManager.default.removeItem(at: url)
+            throw AudioError.io(path: "<stdin>", reason: "cannot read standard input (\(error.localizedDescription))")
+        }
+        return url
+    }
+
     func run() throws {
         let segmenting = segment || svg != nil
         var jobs: [Job] = []
@@ -131,7 +148,10 @@ struct PredictCommand: ParsableCommand {
         }
         // Where each timeline's SVG goes (a folder mirrors the inputs; refused before any work if two would collide).
         let svgTargets = try svg.map { try svgURLs(for: jobs, to: $0, single: allJobs.count == 1) }
-        let stdinData: Data? = allJobs.contains { $0.url == nil } ? (FileHandle.standardInput.readDataToEndOfFile()) : nil
+        // Standard input is copied to a temporary file first, so a long recording piped in is decoded
+        // as a stream like any file and memory does not grow with it; the copy goes when the run ends.
+        let stdinFile: URL? = allJobs.contains { $0.url == nil } ? try Self.spoolStandardInput() : nil
+        defer { if let stdinFile { try? FileManager.default.removeItem(at: stdinFile) } }
         var classifier = try loadClassifier(modelPath: model ?? (session ? "session" : nil))
         if session {
             guard let base = classifier as? STACNNClassifier else { throw ValidationError("--session needs an STA-CNN model file") }
@@ -140,8 +160,7 @@ struct PredictCommand: ParsableCommand {
             let audio = AudioOptions(sampleRate: base.sampleRate, maxDuration: durationLimit)
             var clips: [[Float]] = []
             for job in allJobs {
-                if let url = job.url { if let c = try? AudioDecoder.load(contentsOf: url, options: audio) { clips.append(c.samples) } }
-                else if let data = stdinData, let c = try? AudioDecoder.load(data: data, name: "<stdin>", options: audio) { clips.append(c.samples) }
+                if let url = job.url ?? stdinFile, let c = try? AudioDecoder.load(contentsOf: url, options: audio) { clips.append(c.samples) }
             }
             guard !clips.isEmpty else { throw ValidationError("--session: none of the inputs could be decoded") }
             classifier = try SessionClassifier(base: base, clips: clips)
@@ -182,14 +201,15 @@ struct PredictCommand: ParsableCommand {
             let job = runJobs[i]
             var outcome: Outcome
             do {
-                switch (job.url, segmenting) {
+                switch (job.url ?? stdinFile, segmenting) {
                 case let (url?, false): outcome = .prediction(try recognizer.recognize(file: url))
                 case let (url?, true): outcome = .timeline(try recognizer.timeline(file: url, options: options))
-                case (nil, false): outcome = .prediction(try recognizer.recognize(data: stdinData ?? Data(), name: "<stdin>"))
-                case (nil, true): outcome = .timeline(try recognizer.timeline(data: stdinData ?? Data(), name: "<stdin>", options: options))
+                case (nil, _): outcome = .failure("<stdin>: standard input could not be read")
                 }
             } catch {
-                outcome = .failure("\(error)")
+                // Errors about the copy of standard input name it as such.
+                let reason = "\(error)"
+                outcome = .failure(job.url == nil ? reason.replacingOccurrences(of: stdinFile?.path ?? "<stdin>", with: "<stdin>") : reason)
             }
             if case .timeline(var t) = outcome {
                 t.source = job.name

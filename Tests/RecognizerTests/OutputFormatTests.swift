@@ -123,8 +123,9 @@ final class OutputFormatTests: XCTestCase {
     }
 
     @discardableResult
-    private func ser(_ args: [String], env: [String: String] = [:], expect status: Int32 = 0) throws -> (out: String, err: String) {
+    private func ser(_ args: [String], env: [String: String] = [:], stdin: URL? = nil, expect status: Int32 = 0) throws -> (out: String, err: String) {
         let p = Process()
+        if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
         p.executableURL = Self.ser
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
@@ -145,6 +146,23 @@ final class OutputFormatTests: XCTestCase {
         let result = (String(decoding: o.withLock { $0 }, as: UTF8.self), String(decoding: e, as: UTF8.self))
         XCTAssertEqual(p.terminationStatus, status, "ser \(args.joined(separator: " ")): \(result.1)")
         return result
+    }
+
+    func testStandardInputIsAnsweredLikeTheFileAndNamedAsStandardInput() throws {
+        try requireCommand()
+        let dir = try SharedData.temporaryDirectory("stdin")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = dir.appendingPathComponent("clip.wav")
+        try AudioEncoder.writeWAV(Voice.signal(seconds: 1.5, rate: 16000), sampleRate: 16000, to: clip)
+        let fromFile = try ser(["predict", clip.path, "--model", Self.model.path, "--format", "jsonl", "--quiet"]).out
+        let piped = try ser(["predict", "-", "--model", Self.model.path, "--format", "jsonl", "--quiet"], stdin: clip).out
+        XCTAssertEqual(piped.replacingOccurrences(of: "\"file\":\"-\"", with: "\"file\":\"\(clip.path)\""), fromFile)
+        // Garbage on standard input: an error naming <stdin> (not the temporary copy), exit 1.
+        let junk = dir.appendingPathComponent("junk")
+        try Data("not audio at all".utf8).write(to: junk)
+        let failed = try ser(["predict", "-", "--model", Self.model.path, "--quiet"], stdin: junk, expect: 1)
+        XCTAssertTrue(failed.err.contains("<stdin>"), failed.err)
+        XCTAssertFalse(failed.err.contains("ser-stdin-"), failed.err)
     }
 
     /// Two folders of short clips, with one file name in both.
