@@ -41,27 +41,24 @@ struct DeclaredLength: Equatable {
     private static func aiff(_ r: ByteReader, compressed: Bool) -> DeclaredLength? {
         var channels = 0, frames: Int64 = -1, bits = 0, codec = "NONE"
         var dataStart: Int64 = -1
-        var offset: Int64 = 12
-        for _ in 0..<4096 {
-            let c = r.bytes(at: offset, count: 8)
-            guard c.count == 8 else { break }
-            let id = String(decoding: c[0..<4], as: UTF8.self)
-            let size = Int64(be32(c, 4))
+        var malformed = false
+        walkChunks(r, from: 12, bigEndian: true) { id, _, offset in
             if id == "COMM" {
                 let b = r.bytes(at: offset + 8, count: 22)
-                guard b.count >= 18 else { return nil }
+                guard b.count >= 18 else { malformed = true; return false }
                 channels = Int(be16(b, 0))
                 frames = Int64(be32(b, 2))
                 bits = Int(be16(b, 6))
                 if compressed, b.count >= 22 { codec = String(decoding: b[18..<22], as: UTF8.self) }
             } else if id == "SSND" {
                 let b = r.bytes(at: offset + 8, count: 4)
-                guard b.count == 4 else { return nil }
+                guard b.count == 4 else { malformed = true; return false }
                 dataStart = offset + 16 + Int64(be32(b, 0))
-                break
+                return false
             }
-            offset += 8 + size + (size & 1)
+            return true
         }
+        guard !malformed else { return nil }
         guard frames >= 0, channels > 0, dataStart >= 0 else { return nil }
         let width: Int?
         switch codec {
@@ -123,30 +120,27 @@ struct DeclaredLength: Equatable {
     /// RF64: the real data size lives in the `ds64` chunk (the `data` chunk says 0xFFFFFFFF).
     private static func rf64(_ r: ByteReader) -> DeclaredLength? {
         var dataBytes: Int64 = -1, blockAlign = 0, tag: UInt16 = 0
-        var offset: Int64 = 12
-        for _ in 0..<4096 {
-            let c = r.bytes(at: offset, count: 8)
-            guard c.count == 8 else { break }
-            let id = String(decoding: c[0..<4], as: UTF8.self)
-            let size = Int64(le32(c, 4))
+        var found: DeclaredLength?
+        walkChunks(r, from: 12, bigEndian: false) { id, size, offset in
             if id == "ds64" {
                 let b = r.bytes(at: offset + 8, count: 16)
-                guard b.count == 16 else { return nil }
+                guard b.count == 16 else { return false }
                 dataBytes = Int64(bitPattern: le64(b, 8))
             } else if id == "fmt " {
                 let f = r.bytes(at: offset + 8, count: 16)
-                guard f.count == 16 else { return nil }
+                guard f.count == 16 else { return false }
                 tag = UInt16(le16(f, 0))
                 blockAlign = Int(le16(f, 12))
             } else if id == "data" {
                 let declared = size == 0xFFFF_FFFF ? dataBytes : size
-                guard declared > 0, blockAlign > 0, tag == 1 || tag == 3 || tag == 0xFFFE || tag == 6 || tag == 7 else { return nil }
-                return make(frames: declared / Int64(blockAlign), dataStart: offset + 8, frameBytes: blockAlign,
-                            length: r.length, container: "RF64")
+                guard declared > 0, blockAlign > 0, tag == 1 || tag == 3 || tag == 0xFFFE || tag == 6 || tag == 7 else { return false }
+                found = make(frames: declared / Int64(blockAlign), dataStart: offset + 8, frameBytes: blockAlign,
+                             length: r.length, container: "RF64")
+                return false
             }
-            offset += 8 + size + (size & 1)
+            return true
         }
-        return nil
+        return found
     }
 
     /// Apple CAF: `desc` (bytes and frames per packet), `data` (64-bit size, -1 = to the end,
@@ -197,23 +191,36 @@ struct DeclaredLength: Equatable {
     /// IFF 8SVX/16SV: the `BODY` chunk holds the samples (one channel unless a `CHAN` chunk says stereo).
     private static func svx(_ r: ByteReader, bytesPerSample: Int) -> DeclaredLength? {
         var channels = 1
-        var offset: Int64 = 12
-        for _ in 0..<4096 {
-            let c = r.bytes(at: offset, count: 8)
-            guard c.count == 8 else { break }
-            let id = String(decoding: c[0..<4], as: UTF8.self)
-            let size = Int64(be32(c, 4))
+        var found: DeclaredLength?
+        walkChunks(r, from: 12, bigEndian: true) { id, size, offset in
             if id == "CHAN" {
                 let b = r.bytes(at: offset + 8, count: 4)
                 if b.count == 4, be32(b, 0) == 6 { channels = 2 }
             } else if id == "BODY" {
                 let frameBytes = bytesPerSample * channels
-                return make(frames: size / Int64(frameBytes), dataStart: offset + 8, frameBytes: frameBytes,
-                            length: r.length, container: "IFF/SVX")
+                found = make(frames: size / Int64(frameBytes), dataStart: offset + 8, frameBytes: frameBytes,
+                             length: r.length, container: "IFF/SVX")
+                return false
             }
+            return true
+        }
+        return found
+    }
+
+    /// Calls `visit(id, size, offset)` for each chunk of a RIFF-style (little-endian) or IFF-style
+    /// (big-endian) container from byte `start`: a 4-byte id and a 32-bit size at `offset`, the
+    /// payload after them, padded to an even length. Stops when `visit` returns false, at the end
+    /// of the bytes, or after 4096 chunks (a malformed file cannot loop for long).
+    private static func walkChunks(_ r: ByteReader, from start: Int64, bigEndian: Bool,
+                                   _ visit: (_ id: String, _ size: Int64, _ offset: Int64) -> Bool) {
+        var offset = start
+        for _ in 0..<4096 {
+            let c = r.bytes(at: offset, count: 8)
+            guard c.count == 8 else { return }
+            let size = Int64(bigEndian ? be32(c, 4) : le32(c, 4))
+            guard visit(String(decoding: c[0..<4], as: UTF8.self), size, offset) else { return }
             offset += 8 + size + (size & 1)
         }
-        return nil
     }
 
     private static func make(frames: Int64, dataStart: Int64, frameBytes: Int?, length: Int64, container: String) -> DeclaredLength? {
