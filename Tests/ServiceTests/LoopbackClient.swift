@@ -32,14 +32,14 @@ struct LoopbackClient {
         }
     }
 
-    func requestBlocking(_ method: String, _ path: String, body: Data, headers: [String: String]) throws -> Reply {
+    /// A TCP socket connected to 127.0.0.1:`port` (the caller closes it).
+    static func connectLoopback(port: Int) throws -> Int32 {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -47,7 +47,13 @@ struct LoopbackClient {
         let ok = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard ok == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port) failed (errno \(errno))") }
+        guard ok == 0 else { close(fd); throw Failure(description: "connect to 127.0.0.1:\(port) failed (errno \(errno))") }
+        return fd
+    }
+
+    func requestBlocking(_ method: String, _ path: String, body: Data, headers: [String: String]) throws -> Reply {
+        let fd = try Self.connectLoopback(port: port)
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         var h = headers
         if h["Content-Length"] == nil && h["Transfer-Encoding"] == nil && (method == "POST" || !body.isEmpty) { h["Content-Length"] = "\(body.count)" }
@@ -111,20 +117,7 @@ final class RawConnection: @unchecked Sendable {
     private var open = true
 
     init(port: Int) throws {
-        #if canImport(Glibc)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw LoopbackClient.Failure(description: "socket() failed") }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { close(fd); throw LoopbackClient.Failure(description: "connect failed (errno \(errno))") }
+        fd = try LoopbackClient.connectLoopback(port: port)
     }
 
     deinit { if open { close(fd) } }

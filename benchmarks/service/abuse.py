@@ -17,13 +17,8 @@ Attacks:
 """
 import argparse, json, os, resource, socket, sys, threading, time
 
-
-def percentile(xs, p):
-    if not xs:
-        return float("nan")
-    xs = sorted(xs)
-    k = min(len(xs) - 1, max(0, int(round(p / 100 * (len(xs) - 1)))))
-    return xs[k]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from client import percentile  # noqa: E402  (the load client's nearest-rank percentile)
 
 
 class Prober(threading.Thread):
