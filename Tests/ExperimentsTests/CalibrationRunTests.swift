@@ -16,20 +16,8 @@ final class CalibrationRunTests: XCTestCase {
     func testTrainingFitsTheTemperatureAndTheReportHasECE() throws {
         let dir = try SharedData.temporaryDirectory("cal-exp")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var csv = "path,label,speaker\n"
-        var rng = SeededRandom(seed: 5)
-        for s in ["a", "b", "c"] {
-            for i in 0..<10 {
-                let label = i % 2 == 0 ? "sad" : "angry"
-                let f = (label == "sad" ? 300 : 1200) * (1 + 0.03 * Float(i))
-                let y = (0..<6000).map { n in 0.3 * sin(2 * Float.pi * f * Float(n) / 16000) + 0.05 * rng.nextNormal() }
-                let name = "\(s)\(i).wav"
-                try AudioEncoder.writeWAV(y, sampleRate: 16000, to: dir.appendingPathComponent(name))
-                csv += "\(name),\(label),\(s)\n"
-            }
-        }
-        let manifest = dir.appendingPathComponent("corpus.csv")
-        try csv.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try ToneCorpus.write(to: dir, speakers: [("a", 1), ("b", 1), ("c", 1)], clips: 10, samples: 6000,
+                                            sadHz: 300, angryHz: 1200, step: 0.03, amplitude: 0.3, noise: 0.05, seed: 5)
         var spec = ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso)
         spec.features.blocks = [.mfcc, .zcr]; spec.features.nMFCC = 5
         spec.model.convChannels = [8, 8, 8]; spec.model.lstmHidden = 4; spec.model.heads = 2

@@ -244,20 +244,8 @@ final class NormalizationExperimentTests: XCTestCase {
     func testSpeakerNormalisedLOSOBaselineRuns() throws {
         let dir = try SharedData.temporaryDirectory("norm-exp")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var csv = "path,label,speaker\n"
-        var rng = SeededRandom(seed: 5)
-        for (s, gain) in [("a", Float(0.9)), ("b", 0.03), ("c", 0.3)] {
-            for i in 0..<8 {
-                let label = i % 2 == 0 ? "sad" : "angry"
-                let f = (label == "sad" ? 220 : 1760) * (1 + 0.02 * Float(i))
-                let y = (0..<8000).map { n in gain * (0.5 * sin(2 * Float.pi * f * Float(n) / 16000) + 0.01 * rng.nextNormal()) }
-                let name = "\(s)\(i).wav"
-                try AudioEncoder.writeWAV(y, sampleRate: 16000, to: dir.appendingPathComponent(name))
-                csv += "\(name),\(label),\(s)\n"
-            }
-        }
-        let manifest = dir.appendingPathComponent("corpus.csv")
-        try csv.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try ToneCorpus.write(to: dir, speakers: [("a", 0.9), ("b", 0.03), ("c", 0.3)], clips: 8, samples: 8000,
+                                            sadHz: 220, angryHz: 1760, step: 0.02, amplitude: 0.5, noise: 0.01, seed: 5)
         var spec = ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso)
         spec.normalization = .speaker
         var runner = ExperimentRunner(spec: spec, directory: dir.appendingPathComponent("run"),

@@ -16,19 +16,8 @@ final class ModelInputTests: XCTestCase {
     func testATrainingClipsInputEqualsItsPredictionInputBitForBit() throws {
         let dir = try SharedData.temporaryDirectory("model-input")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var csv = "path,label,speaker\n"
-        var rng = SeededRandom(seed: 9)
-        for (s, gain) in [("a", Float(0.5)), ("b", 0.1), ("c", 0.3)] {
-            for i in 0..<6 {
-                let label = i % 2 == 0 ? "sad" : "angry"
-                let f = (label == "sad" ? 220 : 1760) * (1 + 0.03 * Float(i))
-                let y = (0..<6000).map { n in gain * (0.5 * sin(2 * Float.pi * f * Float(n) / 16000) + 0.01 * rng.nextNormal()) }
-                try AudioEncoder.writeWAV(y, sampleRate: 16000, to: dir.appendingPathComponent("\(s)\(i).wav"))
-                csv += "\(s)\(i).wav,\(label),\(s)\n"
-            }
-        }
-        let manifest = dir.appendingPathComponent("corpus.csv")
-        try csv.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try ToneCorpus.write(to: dir, speakers: [("a", 0.5), ("b", 0.1), ("c", 0.3)], clips: 6, samples: 6000,
+                                            sadHz: 220, angryHz: 1760, step: 0.03, amplitude: 0.5, noise: 0.01, seed: 9)
         for normalization in [FeatureNormalization.global, .utterance] {
             var spec = ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .holdout)
             spec.normalization = normalization
