@@ -16,10 +16,13 @@ struct BaselineCommand: ParsableCommand {
 
     @OptionGroup var experiment: ExperimentOptions
     @Option(help: "Reuse this split file (e.g. from a `ser train` run).") var split: String?
+    @OptionGroup(title: "Waveform augmentation (each setting adds one copy of every training clip)") var augment: AugmentationOptions
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
-        let spec = try experiment.spec()
+        var spec = try experiment.spec()
+        let augmentation = try augment.augmentation()
+        spec.augmentation = augmentation.isEmpty ? nil : augmentation
         let dir = URL(fileURLWithPath: experiment.out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if let split {

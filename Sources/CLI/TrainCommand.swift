@@ -9,7 +9,7 @@ import SERModel
 
 /// Model and optimisation flags shared by `ser train` and `ser baseline`.
 struct ExperimentOptions: ParsableArguments {
-    @Option(help: "Corpus: \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")); several, comma-separated, are pooled (e.g. ravdess,emodb,savee,crema-d).")
+    @Option(help: "Corpus: \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")); several, comma-separated, are pooled (e.g. ravdess,emodb,savee,crema-d). crema-d-voice labels CREMA-D by the crowd's voice-only ratings (summaryTable.csv) instead of the portrayed emotion.")
     var corpus: String
     @Option(help: "Corpus folder (for manifest: the CSV file); with several corpora, one folder each, comma-separated, in the same order.")
     var data: String
@@ -34,7 +34,7 @@ struct ExperimentOptions: ParsableArguments {
             throw ValidationError("--corpus names \(names.count) corpora but --data \(folders.count) folders; give one folder per corpus")
         }
         let kinds: [CorpusKind] = try names.map { name in
-            guard let k = CorpusKind(rawValue: name == "crema-d" ? "cremad" : name) else {
+            guard let k = CorpusKind(rawValue: name.replacingOccurrences(of: "crema-d", with: "cremad")) else {
                 throw ValidationError("unknown corpus '\(name)' (expected \(CorpusKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return k

@@ -377,10 +377,13 @@ extension ExperimentRunner {
         let corpus = try loadCorpus()
         let plan = try splitPlan(corpus)
         let folds = try selectedFolds(plan, corpus)
-        let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test }, labels: corpus.labels)
+        try spec.augmentation?.validate()
+        let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
+                                  augmented: folds.flatMap(\.train), labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
-            let train = try table.clips(fold.train), validation = try table.clips(fold.validation), test = try table.clips(fold.test)
+            // Training clips and their perturbed copies (the same helper as `run`); validation and test clips as recorded.
+            let train = try trainingClips(fold, table), validation = try table.clips(fold.validation), test = try table.clips(fold.test)
             let model = LinearBaseline(train: train.features, trainLabels: train.labels, validation: validation.features,
                                        validationLabels: validation.labels, classes: corpus.labels.count)
             let (m, byCorpus) = try Self.foldMetrics(model.predict(test.features), fold, test, labels: corpus.labels)
@@ -389,15 +392,18 @@ extension ExperimentRunner {
             var r = FoldResult(name: fold.name, metrics: m, trainCount: fold.train.count, validationCount: fold.validation.count,
                                calibration: model.calibration(validation: validation, test: test))
             r.byCorpus = byCorpus
+            r.validationAccuracy = model.validationAccuracy
             results.append(r)
         }
         var report = try ExperimentReport(
             title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",
             corpus: plan.corpus, protocolName: plan.protocolName,
             settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))",
-                       "normalization": spec.effectiveNormalization.rawValue],
+                       "normalization": spec.effectiveNormalization.rawValue]
+                .merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
             folds: results,
-            notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."])
+            notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."]
+                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []))
         report.comparison = report.comparisonWithPaper(model: "Baseline: logistic regression")
         try report.write(to: directory)
         return report

@@ -17,6 +17,9 @@ public struct FoldResult: Codable, Sendable, Equatable {
     /// Calibration of the test clips' probabilities before and after temperature scaling (nil in
     /// results written before it was recorded, and for models without probabilities).
     public var calibration: FoldCalibration?
+    /// Accuracy on the validation clips of the model that was kept (0...1; nil where not recorded).
+    /// The figure settings are chosen by; the report shows it beside the test figures.
+    public var validationAccuracy: Double? = nil
 
     /// Creates a fold result.
     public init(name: String, metrics: ClassificationMetrics, history: TrainingHistory? = nil,
@@ -128,14 +131,18 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             s += "| \(name) | \(m?.percent() ?? "–") | \(Self.pct(m?.min)) | \(Self.pct(m?.max)) | \(Self.pct(p)) |\n"
         }
 
-        s += "\n## Per run\n\n| Run | Train | Validation | Test | WA | UA | Macro-F1 | Kept epoch |\n"
-        s += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        // The validation accuracy column appears only in reports that record it (older ones render as before).
+        let showValidation = folds.contains { $0.validationAccuracy != nil }
+        s += "\n## Per run\n\n| Run | Train | Validation | Test | WA | UA | Macro-F1 | Kept epoch |"
+        s += showValidation ? " Validation accuracy |\n" : "\n"
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|" + (showValidation ? "---:|\n" : "\n")
         for f in folds {
             let m = f.metrics
             s += "| \(Self.cell(f.name)) | \(f.trainCount.map(String.init) ?? "–") | "
             s += "\(f.validationCount.map(String.init) ?? "–") | \(m.count) | \(Self.pct(m.accuracy)) | "
             s += "\(Self.pct(m.unweightedAccuracy)) | \(Self.pct(m.macroF1)) | "
-            s += "\(f.history?.bestEpoch.map(String.init) ?? "–") |\n"
+            s += "\(f.history?.bestEpoch.map(String.init) ?? "–") |"
+            s += showValidation ? " \(Self.pct(f.validationAccuracy)) |\n" : "\n"
         }
 
         let corpora = Array(Set(folds.flatMap { $0.byCorpus.map { Array($0.keys) } ?? [] })).sorted()

@@ -178,6 +178,37 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(c.problems.count, 2)
     }
 
+    /// `crema-d-voice`: labels from the crowd's voice-only plurality in summaryTable.csv; ties are
+    /// left out and counted, clips without a row are problems, the portrayed emotion stays as a tag,
+    /// and a missing table is a typed error naming it.
+    func testCREMADVoiceLabelsComeFromTheCrowdsVotes() throws {
+        let t = try FixtureTree("cremad-voice"); defer { t.remove() }
+        try t.wav("AudioWAV/1001_DFA_ANG_XX.wav", salt: 1); try t.wav("AudioWAV/1001_IEO_HAP_LO.wav", salt: 2)
+        try t.wav("AudioWAV/1002_TIE_SAD_HI.wav", salt: 3); try t.wav("AudioWAV/1002_IEO_FEA_LO.wav", salt: 4)
+        XCTAssertThrowsError(try CorpusKind.cremadVoice.loader.load(from: t.root)) { e in
+            guard case .unreadableMetadata(let path, _) = e as? CorpusError else { return XCTFail("\(e)") }
+            XCTAssertTrue(path.hasSuffix("summaryTable.csv"))
+        }
+        try t.text("summaryTable.csv", """
+        "","FileName","VoiceVote","VoiceLevel","FaceVote","FaceLevel","MultiModalVote","MultiModalLevel"
+        "1","1001_DFA_ANG_XX","A","80","A","90","A","85"
+        "2","1001_IEO_HAP_LO","N","71.67","H","57","H","57.38"
+        "3","1002_TIE_SAD_HI","S:N","50","S","60","S","55"
+
+        """)
+        let c = try CorpusKind.cremadVoice.loader.load(from: t.root)
+        XCTAssertEqual(c.name, "CREMA-D-voice")
+        XCTAssertEqual(c.entries.map(\.label), ["angry", "neutral"], "the crowd heard the happy clip as neutral")
+        XCTAssertEqual(c.entries[1].tags["intended"], "happy")
+        XCTAssertEqual(c.entries[1].tags["voiceLevel"], "71.67")
+        XCTAssertEqual(c.excluded, ["crowd's voice vote tied": 1])
+        XCTAssertEqual(reasons(c, "AudioWAV/1002_IEO_FEA_LO.wav"), [.unknownLabel("no row in summaryTable.csv")])
+        // The portrayed labels are unchanged, and read without the table's tags.
+        let intended = try CREMADLoader().load(from: t.root)
+        XCTAssertEqual(intended.entries.map(\.label), ["angry", "happy", "fearful", "sad"])
+        XCTAssertNil(intended.entries[0].tags["intended"])
+    }
+
     func testCSVManifest() throws {
         let t = try FixtureTree("manifest"); defer { t.remove() }
         try t.wav("audio/a.wav"); try t.wav("audio/b, with comma.wav"); try t.wav("audio/c.wav")

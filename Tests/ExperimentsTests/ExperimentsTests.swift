@@ -261,6 +261,34 @@ final class NormalizationExperimentTests: XCTestCase {
         XCTAssertEqual(report.calibration?.pooledBefore.count, report.aggregate.pooled.count)
     }
 
+    /// The baseline takes the same waveform augmentation as `ser train`: one perturbed copy of every
+    /// training clip per setting (the copies are cached under their own tag), the report names the
+    /// perturbations, and each fold records the validation accuracy its L2 was chosen by.
+    func testAugmentedBaselineTrainsOnTheCopiesAndReportsValidationAccuracy() throws {
+        let dir = try SharedData.temporaryDirectory("aug-baseline")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = try ToneCorpus.write(to: dir, speakers: [("a", 0.5), ("b", 0.2), ("c", 0.3)], clips: 6, samples: 8000,
+                                            sadHz: 220, angryHz: 1760, step: 0.02, amplitude: 0.5, noise: 0.01, seed: 9)
+        var spec = ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso)
+        spec.augmentation = WaveformAugmentation(gainsDB: [-6])
+        var runner = ExperimentRunner(spec: spec, directory: dir.appendingPathComponent("run"),
+                                      cacheDirectory: dir.appendingPathComponent("cache"))
+        runner.progress = false
+        runner.log = { _ in }
+        let report = try runner.runBaseline()
+        XCTAssertEqual(report.settings["augmentation"], "gain-6")
+        XCTAssertTrue(report.notes.contains { $0.contains("augmented") })
+        for fold in report.folds {
+            let v = try XCTUnwrap(fold.validationAccuracy, fold.name)
+            XCTAssert((0...1).contains(v))
+        }
+        XCTAssertTrue(report.markdown().contains("Validation accuracy"))
+        // The perturbed copies were extracted: the cache holds more entries than there are clips.
+        let cached = try FileManager.default.subpathsOfDirectory(atPath: dir.appendingPathComponent("cache").path)
+            .filter { !$0.hasSuffix("/") && $0.contains("gain-6") }
+        XCTAssertFalse(cached.isEmpty, "the gain copies are cached under their tag")
+    }
+
     /// A run that cannot start (no corpus folder, a protocol the corpus cannot satisfy) leaves
     /// nothing behind, so the corrected command is not refused as "another run in this folder".
     func testFailedSetupLeavesTheRunFolderEmpty() throws {

@@ -23,6 +23,9 @@ public enum CorpusKind: String, CaseIterable, Sendable, Codable {
     case tess
     /// CREMA-D, 6 emotions.
     case cremad
+    /// CREMA-D labelled by the crowd's voice-only ratings (`summaryTable.csv`) instead of the
+    /// portrayed emotion; tied votes left out.
+    case cremadVoice = "cremad-voice"
     /// A CSV manifest (`path,label,speaker`); the root is the CSV file.
     case manifest
 
@@ -35,6 +38,7 @@ public enum CorpusKind: String, CaseIterable, Sendable, Codable {
         case .iemocap: return IEMOCAPLoader()
         case .tess: return TESSLoader()
         case .cremad: return CREMADLoader()
+        case .cremadVoice: return CREMADLoader(labelSource: .voice)
         case .manifest: return CSVManifestLoader()
         }
     }
