@@ -17,12 +17,15 @@ struct BaselineCommand: ParsableCommand {
     @OptionGroup var experiment: ExperimentOptions
     @Option(help: "Reuse this split file (e.g. from a `ser train` run).") var split: String?
     @OptionGroup(title: "Waveform augmentation (each setting adds one copy of every training clip)") var augment: AugmentationOptions
+    @Flag(help: "Also score each fold's model on perturbed copies of its validation clips (gain +10 dB, telephone, MP3 32k, Opus 16k, reverb 0.5 s, pink noise 10 dB, 1 s of silence); a Robustness table in the report.")
+    var robustness = false
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
         var spec = try experiment.spec()
         let augmentation = try augment.augmentation()
         spec.augmentation = augmentation.isEmpty ? nil : augmentation
+        if robustness { spec.robustness = .robustnessBattery }
         let dir = URL(fileURLWithPath: experiment.out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if let split {

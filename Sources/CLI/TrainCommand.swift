@@ -105,6 +105,8 @@ struct TrainCommand: ParsableCommand {
     var balanced = false
     @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
     var threads: Int = 2
+    @Flag(help: "Also score each fold's model on perturbed copies of its validation clips (gain +10 dB, telephone, MP3 32k, Opus 16k, reverb 0.5 s, pink noise 10 dB, 1 s of silence); a Robustness table in the report.")
+    var robustness = false
     @Flag(help: "Continue the run in --out.") var resume = false
     @Flag(help: "No progress bars.") var quiet = false
 
@@ -129,6 +131,7 @@ struct TrainCommand: ParsableCommand {
         spec.training = t
         let augmentation = try augment.augmentation()
         spec.augmentation = augmentation.isEmpty ? nil : augmentation
+        if robustness { spec.robustness = .robustnessBattery }
         var runner = ExperimentRunner(spec: spec, directory: URL(fileURLWithPath: experiment.out),
                                       cacheDirectory: URL(fileURLWithPath: experiment.cache))
         runner.progress = !quiet

@@ -322,6 +322,14 @@ public struct WaveformAugmentation: Codable, Sendable, Equatable {
         return all
     }
 
+    /// The conditions `--robustness` scores every fold's model under (perturbed copies of its
+    /// validation clips): the kinds of input users send that the corpora lack. Gain +10 dB
+    /// (clipping), the telephone band, MP3 at 32 kbit/s, Opus at 16, a room of RT60 0.5 s, pink noise
+    /// at 10 dB SNR and 1 s of digital silence at both ends.
+    public static let robustnessBattery = WaveformAugmentation(
+        pinkNoiseSNRs: [10], gainsDB: [10], telephone: [.band], codecs: [CodecSetting(.mp3), CodecSetting(.opus)],
+        reverbRT60s: [0.5], padSilence: [1])
+
     /// True when there is nothing to add.
     public var isEmpty: Bool { perturbations.isEmpty }
 

@@ -59,6 +59,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// The label space (``LabelSet``); nil means each corpus's own labels for one corpus and
     /// `shared7` for several.
     public var labels: LabelSet? = nil
+    /// Conditions each fold's model is also scored under: perturbed copies of its validation clips,
+    /// one per perturbation (e.g. ``WaveformAugmentation/robustnessBattery``). nil: none (and older
+    /// `spec.json` files stay equal). Never used to train or to choose anything.
+    public var robustness: WaveformAugmentation? = nil
 
     /// The label set in effect.
     public var effectiveLabels: LabelSet { labels ?? ((corpora?.count ?? 1) > 1 ? .shared7 : .corpus) }
@@ -155,13 +159,25 @@ public struct ExperimentRunner {
     /// as the spec says. `.speaker` statistics come from all of a speaker's clips among `entries`;
     /// each perturbed copy of a speaker counts as a speaker of its own (as speed-perturbed speakers
     /// do in speech recognition), so the originals' statistics do not depend on the augmentation.
-    func clipTable(_ entries: [CorpusEntry], augmented: [CorpusEntry] = [], labels: [String]) throws -> ClipTable {
+    ///
+    /// With `scored` (validation clips) and a spec with ``ExperimentSpec/robustness``, also the
+    /// copies of `scored` under each robustness condition, stored under the condition's tag.
+    func clipTable(_ entries: [CorpusEntry], augmented: [CorpusEntry] = [], scored: [CorpusEntry] = [],
+                   labels: [String]) throws -> ClipTable {
         let cache = FeatureCache(root: cacheDirectory, config: spec.features)
         var table = ClipTable(labelIndex: Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) }))
-        let variants: [AudioPerturbation?] = [nil] + (augmented.isEmpty ? [] : (spec.augmentation?.perturbations ?? []))
-        for variant in variants {
+        // The files of each perturbation: training clips for augmentation, scored clips for robustness
+        // (disjoint sets of files, so a condition used for both keeps one entry per file).
+        var perturbed: [(AudioPerturbation, [CorpusEntry])] = []
+        for (list, clips) in [(spec.augmentation?.perturbations ?? [], augmented), (spec.robustness?.perturbations ?? [], scored)] where !clips.isEmpty {
+            for p in list {
+                if let i = perturbed.firstIndex(where: { $0.0 == p }) { perturbed[i].1 += clips } else { perturbed.append((p, clips)) }
+            }
+        }
+        let variants: [(AudioPerturbation?, [CorpusEntry])] = [(nil, entries)] + perturbed.map { ($0.0, $0.1) }
+        for (variant, members) in variants {
             var speakerOf: [URL: String] = [:]
-            for e in variant == nil ? entries : augmented { speakerOf[e.url] = e.speaker + (variant.map { "|" + $0.tag } ?? "") }
+            for e in members { speakerOf[e.url] = e.speaker + (variant.map { "|" + $0.tag } ?? "") }
             let urls = speakerOf.keys.sorted { $0.path < $1.path }
             var feats = try cache.features(for: urls, perturbation: variant, progress: progress)
             spec.effectiveNormalization.apply(&feats, groups: urls.map { speakerOf[$0] ?? "" })
@@ -222,7 +238,7 @@ public struct ExperimentRunner {
         }
         let folds = try selectedFolds(plan, corpus)
         let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
-                                  augmented: folds.flatMap(\.train), labels: corpus.labels)
+                                  augmented: folds.flatMap(\.train), scored: folds.flatMap(\.validation), labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
@@ -242,6 +258,7 @@ public struct ExperimentRunner {
             var r = FoldResult(name: fold.name, metrics: metrics, history: outcome.history,
                                trainCount: fold.train.count, validationCount: fold.validation.count, calibration: calibration)
             r.byCorpus = byCorpus
+            r.robustness = try robustness(fold, table) { try Self.predictions(outcome.model, $0) }
             try enc.encode(r).write(to: foldDir.appendingPathComponent("result.json"), options: .atomic)
             log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
                        fold.name, (metrics.accuracy ?? 0) * 100, (metrics.unweightedAccuracy ?? 0) * 100,
@@ -249,6 +266,19 @@ public struct ExperimentRunner {
             results.append(r)
         }
         return try writeReport(results, plan: plan)
+    }
+
+    /// Accuracy on the fold's validation clips, clean (tag "") and under each robustness condition;
+    /// nil when the spec asks for none.
+    func robustness(_ fold: ResolvedFold, _ table: ClipTable, predict: (LabelledClips) throws -> [Int]) throws -> [String: Double]? {
+        guard let conditions = spec.robustness?.perturbations, !conditions.isEmpty, !fold.validation.isEmpty else { return nil }
+        var out: [String: Double] = [:]
+        for tag in [""] + conditions.map(\.tag) {
+            let clips = try table.clips(fold.validation, variant: tag)
+            let predicted = try predict(clips)
+            out[tag] = Double(zip(predicted, clips.labels).filter { $0 == $1 }.count) / Double(clips.labels.count)
+        }
+        return out
     }
 
     /// Test-set metrics of a saved model on clips (normalised per clip already; the model's
@@ -301,7 +331,8 @@ public struct ExperimentRunner {
                 "seeds": spec.seeds.map(String.init).joined(separator: ","),
                 "split": "split.json (fingerprint \(plan.entriesFingerprint))",
                 "normalization": spec.effectiveNormalization.rawValue,
-            ].merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
+            ].merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 }
+             .merging(spec.robustness.map { ["robustness": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
             folds: results,
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
                 + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? [])
@@ -379,7 +410,7 @@ extension ExperimentRunner {
         let folds = try selectedFolds(plan, corpus)
         try spec.augmentation?.validate()
         let table = try clipTable(folds.flatMap { $0.train + $0.validation + $0.test },
-                                  augmented: folds.flatMap(\.train), labels: corpus.labels)
+                                  augmented: folds.flatMap(\.train), scored: folds.flatMap(\.validation), labels: corpus.labels)
         var results: [FoldResult] = []
         for fold in folds {
             // Training clips and their perturbed copies (the same helper as `run`); validation and test clips as recorded.
@@ -393,6 +424,7 @@ extension ExperimentRunner {
                                calibration: model.calibration(validation: validation, test: test))
             r.byCorpus = byCorpus
             r.validationAccuracy = model.validationAccuracy
+            r.robustness = try robustness(fold, table) { model.predict($0.features) }
             results.append(r)
         }
         var report = try ExperimentReport(
@@ -400,7 +432,8 @@ extension ExperimentRunner {
             corpus: plan.corpus, protocolName: plan.protocolName,
             settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))",
                        "normalization": spec.effectiveNormalization.rawValue]
-                .merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
+                .merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 }
+                .merging(spec.robustness.map { ["robustness": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
             folds: results,
             notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."]
                 + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []))

@@ -20,6 +20,9 @@ public struct FoldResult: Codable, Sendable, Equatable {
     /// Accuracy on the validation clips of the model that was kept (0...1; nil where not recorded).
     /// The figure settings are chosen by; the report shows it beside the test figures.
     public var validationAccuracy: Double? = nil
+    /// Accuracy (0...1) on the validation clips clean (key "") and under each robustness condition
+    /// (key: the perturbation's tag, e.g. `telephone`); nil where not measured.
+    public var robustness: [String: Double]? = nil
 
     /// Creates a fold result.
     public init(name: String, metrics: ClassificationMetrics, history: TrainingHistory? = nil,
@@ -159,6 +162,24 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
                 let m = ClassificationMetrics(confusion: ConfusionMatrix(labels: first.confusion.labels, counts: counts))
                 s += "| \(Self.cell(c)) | \(parts.count) | \(m.count) | \(Self.pct(m.accuracy)) | "
                 s += "\(Self.pct(m.unweightedAccuracy)) | \(Self.pct(m.macroF1)) |\n"
+            }
+        }
+
+        let conditions = Array(Set(folds.flatMap { $0.robustness.map { Array($0.keys) } ?? [] })).filter { !$0.isEmpty }.sorted()
+        if !conditions.isEmpty {
+            s += "\n## Robustness\n\nAccuracy on the validation clips, clean and as perturbed copies (never used for training "
+            s += "or choosing); mean over the runs that measured it (%), and the change from clean in points.\n\n"
+            s += "| Condition | Runs | Accuracy | Change |\n|---|---:|---:|---:|\n"
+            func mean(_ key: String) -> (Double, Int)? {
+                let v = folds.compactMap { $0.robustness?[key] }
+                return v.isEmpty ? nil : (v.reduce(0, +) / Double(v.count), v.count)
+            }
+            let clean = mean("")
+            if let c = clean { s += "| clean | \(c.1) | \(Self.pct(c.0)) | – |\n" }
+            for k in conditions {
+                guard let m = mean(k) else { continue }
+                let change = clean.map { String(format: "%+.2f", (m.0 - $0.0) * 100) } ?? "–"
+                s += "| \(Self.cell(k)) | \(m.1) | \(Self.pct(m.0)) | \(change) |\n"
             }
         }
 

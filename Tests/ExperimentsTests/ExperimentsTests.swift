@@ -271,6 +271,7 @@ final class NormalizationExperimentTests: XCTestCase {
                                             sadHz: 220, angryHz: 1760, step: 0.02, amplitude: 0.5, noise: 0.01, seed: 9)
         var spec = ExperimentSpec(corpus: .manifest, data: manifest.path, protocolKind: .loso)
         spec.augmentation = WaveformAugmentation(gainsDB: [-6])
+        spec.robustness = WaveformAugmentation(gainsDB: [-6], telephone: [.band])   // -6 also augments: shared tag
         var runner = ExperimentRunner(spec: spec, directory: dir.appendingPathComponent("run"),
                                       cacheDirectory: dir.appendingPathComponent("cache"))
         runner.progress = false
@@ -283,6 +284,15 @@ final class NormalizationExperimentTests: XCTestCase {
             XCTAssert((0...1).contains(v))
         }
         XCTAssertTrue(report.markdown().contains("Validation accuracy"))
+        // Robustness: every fold scored clean and under each condition; the clean score is the
+        // validation accuracy the L2 was chosen by.
+        for fold in report.folds {
+            let r = try XCTUnwrap(fold.robustness, fold.name)
+            XCTAssertEqual(Set(r.keys), ["", "gain-6", "telephone"])
+            XCTAssertEqual(try XCTUnwrap(r[""]), try XCTUnwrap(fold.validationAccuracy), accuracy: 1e-12)
+        }
+        XCTAssertEqual(report.settings["robustness"], "gain-6, telephone")
+        XCTAssertTrue(report.markdown().contains("## Robustness"))
         // The perturbed copies were extracted: the cache holds more entries than there are clips.
         let cached = try FileManager.default.subpathsOfDirectory(atPath: dir.appendingPathComponent("cache").path)
             .filter { !$0.hasSuffix("/") && $0.contains("gain-6") }
