@@ -182,6 +182,57 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
+    /// One thread (OpenBLAS's threading path, one team member) and three (the encoder's own split:
+    /// column blocks of 16, heads and rows shared out) both match the float64 reference, agree with each
+    /// other to rounding, and leave OpenBLAS's thread count as it was.
+    func testOwnThreadSplitMatchesSingleThread() throws {
+        let ckpt = try Self.randomCheckpoint(seed: 11)
+        let encoder = WhisperEncoder(checkpoint: ckpt)
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        for samples in [2400, 9001] {   // 7 and 29 encoder frames: column blocks of 32, 64 and 96 over 3 threads
+            let clip = Self.randomClip(samples: samples, seed: UInt64(samples))
+            let ref = Self.naiveStates(ckpt, mel: try XCTUnwrap(WhisperLogMel().compute(clip)))
+            BLAS.setThreads(1)
+            let one = try encoder.hiddenStates(samples16k: clip)
+            XCTAssertEqual(BLAS.threads, 1)
+            BLAS.setThreads(3)
+            let three = try encoder.hiddenStates(samples16k: clip)
+            XCTAssertEqual(BLAS.threads, 3, "the encoder sets OpenBLAS's thread count back after the call")
+            for i in ref.indices {
+                XCTAssertLessThan(relativeError(one[i].data, ref[i]), 1e-4, "1 thread, h\(i)")
+                XCTAssertLessThan(relativeError(three[i].data, ref[i]), 1e-4, "3 threads, h\(i)")
+                XCTAssertLessThan(relativeError(three[i].data, one[i].data.map(Double.init)), 1e-5, "3 vs 1 thread, h\(i)")
+            }
+        }
+    }
+
+    /// `Team`'s column blocks cover `0..<n` once, in whole multiples of 16 except the last; its row
+    /// blocks and items cover their ranges once.
+    func testTeamPartitions() {
+        for threads in 1...4 {
+            let team = Team(threads: threads)
+            for n in [1, 15, 16, 17, 64, 192, 512, 1536, 2048] {
+                let cols = Locked([Int](repeating: 0, count: n))
+                team.columns(n) { from, to in
+                    XCTAssertEqual(from % 16, 0)
+                    XCTAssertTrue(to == n || (to - from) % 16 == 0, "block \(from)..<\(to) of \(n)")
+                    cols.withLock { for j in from..<to { $0[j] += 1 } }
+                }
+                XCTAssertEqual(cols.withLock { $0 }, [Int](repeating: 1, count: n), "columns, \(threads) threads, n \(n)")
+                let rows = Locked([Int](repeating: 0, count: n))
+                team.rows(n) { from, to in rows.withLock { for j in from..<to { $0[j] += 1 } } }
+                XCTAssertEqual(rows.withLock { $0 }, [Int](repeating: 1, count: n), "rows, \(threads) threads, n \(n)")
+                let items = Locked([Int](repeating: 0, count: n))
+                team.items(n) { worker, i in
+                    XCTAssertLessThan(worker, threads)
+                    items.withLock { $0[i] += 1 }
+                }
+                XCTAssertEqual(items.withLock { $0 }, [Int](repeating: 1, count: n), "items, \(threads) threads, n \(n)")
+            }
+        }
+    }
+
     func testHuggingFaceNamesGiveTheSameEncoder() throws {
         let ckpt = try Self.randomCheckpoint()
         var hf = SafeTensorsFile()
