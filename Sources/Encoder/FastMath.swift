@@ -67,46 +67,45 @@ enum FastMath {
         return (e * scale).replacing(with: 0, where: tiny)
     }
 
-    /// Row-wise softmax in place (`[rows, columns]`), max subtracted first.
+    /// Row-wise softmax in place (`[rows, columns]`), max subtracted first. A row's last `columns % 8`
+    /// values go through one 8-lane step too (padded with -inf, whose exp is 0), not one step each.
     static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int) {
         let raw = UnsafeMutableRawPointer(p)
+        let n8 = n & ~7, tail = n - n8
         for r in 0..<rows {
             let row = p + r * n
             let base = 4 * r * n
-            var mv8 = SIMD8<Float>(repeating: -.infinity)
+            var last = SIMD8<Float>(repeating: -.infinity)   // the tail, padded
+            for k in 0..<tail { last[k] = row[n8 + k] }
+            var mv8 = last
             var j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 mv8.replace(with: v, where: v .> mv8)
                 j += 8
             }
-            var m = mv8.max()
-            while j < n { m = Swift.max(m, row[j]); j += 1 }
-            let mv = SIMD8<Float>(repeating: m)
+            let mv = SIMD8<Float>(repeating: mv8.max())
             var acc = SIMD8<Float>(repeating: 0)
             j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let e = exp(raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) - mv)
                 raw.storeBytes(of: e, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 acc += e
                 j += 8
             }
-            var sum = acc.sum()
-            while j < n {
-                var x = SIMD8<Float>(repeating: 0)
-                x[0] = row[j] - m
-                row[j] = exp(x)[0]
-                sum += row[j]
-                j += 1
+            if tail > 0 {
+                last = exp(last - mv)
+                acc += last
             }
-            let inv = 1 / sum
+            let inv = SIMD8<Float>(repeating: 1 / acc.sum())
             j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) * inv
                 raw.storeBytes(of: v, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 j += 8
             }
-            while j < n { row[j] *= inv; j += 1 }
+            last *= inv
+            for k in 0..<tail { row[n8 + k] = last[k] }
         }
     }
 
