@@ -34,8 +34,9 @@ import SERFeatures
 ///
 /// The encoder uses as many threads as OpenBLAS is set to (`BLAS.setThreads`, `OPENBLAS_NUM_THREADS`),
 /// but spreads the work itself: each product's output columns (whole blocks of 16) and each attention
-/// head go to one thread, which also runs the bias, GELU and residual passes on its block; OpenBLAS
-/// runs single-threaded for the duration of the call. On these shapes (175 frames × 512–2048 columns for
+/// head (with its query, key and value columns) go to one thread, which also runs the bias, GELU and
+/// residual passes on its block and normalises the rows it needs itself, so the threads meet only
+/// four times per block; OpenBLAS runs single-threaded for the duration of the call. On these shapes (175 frames × 512–2048 columns for
 /// a 3.5 s clip) that is faster than OpenBLAS's own threading, and every output element is computed by
 /// the same arithmetic whatever the thread count (the per-element sums do not depend on the split).
 /// Calls that overlap use the thread count OpenBLAS had when the first of them started, so they give
@@ -247,28 +248,35 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// `ws.x = x + Attn(LN(x))` for one block, `x` `[t, d]`.
+    ///
+    /// Two parallel steps: each thread normalises all rows (its own copy, so no thread waits for
+    /// another), projects the query, key and value columns of its own heads and runs those heads;
+    /// then each thread makes a column block of the output projection.
     private func attention(_ b: Block, input x: UnsafePointer<Float>, frames t: Int, _ ws: WhisperWorkspace, _ run: Team) {
         let d = config.nState, heads = config.nHead, hd = d / heads
-        let ln = ws.ln.p                   // [t, d]
         let qkv = ws.qkv.p                 // [t, 3d]: query | key | value
         let attn = ws.attn.p               // [t, d]: heads side by side
         let y = ws.x.p                     // [t, d]
-        run.rows(t) { from, to in
-            FastMath.layerNorm(x, rowsFrom: from, to: to, columns: d, eps: Self.eps, weight: b.attnLnW, bias: b.attnLnB, into: ln)
-        }
-        run.columns(3 * d) { from, to in
-            BLAS.gemm(transB: true, m: t, n: to - from, k: d, a: ln, lda: d, b: b.wQKV + from * d, ldb: d, c: qkv + from, ldc: 3 * d)
-            FastMath.addBias(qkv, qkv, rows: t, from: from, to: to, ld: 3 * d, bias: b.bQKV)
-        }
         let scale = 1 / Float(hd).squareRoot()
-        run.items(heads) { worker, h in
-            let scores = ws.scores.p + worker * t * t   // [t, t] this thread's
-            let q = qkv + h * hd, k = qkv + d + h * hd, v = qkv + 2 * d + h * hd
-            // scores [t, t] = q_h [t, hd] · k_hᵀ / sqrt(hd)
-            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: t)
-            FastMath.softmaxRows(scores, rows: t, columns: t)
-            // attn[:, h] [t, hd] = scores · v_h
-            BLAS.gemm(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: attn + h * hd, ldc: d)
+        run.each { w in
+            let h0 = heads * w / run.threads, h1 = heads * (w + 1) / run.threads   // this thread's heads
+            guard h0 < h1 else { return }
+            let ln = ws.ln.p + w * t * d   // [t, d] this thread's copy
+            FastMath.layerNorm(x, rowsFrom: 0, to: t, columns: d, eps: Self.eps, weight: b.attnLnW, bias: b.attnLnB, into: ln)
+            for part in 0..<3 {            // query, key, value columns of heads h0..<h1
+                let from = part * d + h0 * hd, to = part * d + h1 * hd
+                BLAS.gemm(transB: true, m: t, n: to - from, k: d, a: ln, lda: d, b: b.wQKV + from * d, ldb: d, c: qkv + from, ldc: 3 * d)
+                FastMath.addBias(qkv, qkv, rows: t, from: from, to: to, ld: 3 * d, bias: b.bQKV)
+            }
+            let scores = ws.scores.p + w * t * t   // [t, t] this thread's
+            for h in h0..<h1 {
+                let q = qkv + h * hd, k = qkv + d + h * hd, v = qkv + 2 * d + h * hd
+                // scores [t, t] = q_h [t, hd] · k_hᵀ / sqrt(hd)
+                BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: t)
+                FastMath.softmaxRows(scores, rows: t, columns: t)
+                // attn[:, h] [t, hd] = scores · v_h
+                BLAS.gemm(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: attn + h * hd, ldc: d)
+            }
         }
         // y = x + b + attn · Woutᵀ
         run.columns(d) { from, to in
@@ -278,15 +286,15 @@ public final class WhisperEncoder: Sendable {
         }
     }
 
-    /// `out = y + MLP(LN(y))` for one block, `y = ws.x` `[t, d]`.
+    /// `out = y + MLP(LN(y))` for one block, `y = ws.x` `[t, d]`: each thread normalises all rows (its
+    /// own copy) and makes a column block of the hidden layer; then a column block of the output.
     private func mlp(_ b: Block, frames t: Int, into out: UnsafeMutablePointer<Float>, _ ws: WhisperWorkspace, _ run: Team) {
         let d = config.nState
-        let y = ws.x.p, ln = ws.ln.p       // [t, d]
+        let y = ws.x.p                     // [t, d]
         let hidden = ws.mlp.p              // [t, 4d]
-        run.rows(t) { from, to in
-            FastMath.layerNorm(y, rowsFrom: from, to: to, columns: d, eps: Self.eps, weight: b.mlpLnW, bias: b.mlpLnB, into: ln)
-        }
         run.columns(4 * d) { from, to in
+            let ln = ws.ln.p + (from / Swift.max(run.columnWidth(4 * d), 1)) * t * d   // [t, d] this block's copy
+            FastMath.layerNorm(y, rowsFrom: 0, to: t, columns: d, eps: Self.eps, weight: b.mlpLnW, bias: b.mlpLnB, into: ln)
             BLAS.gemm(transB: true, m: t, n: to - from, k: d, a: ln, lda: d, b: b.w1 + from * d, ldb: d, c: hidden + from, ldc: 4 * d)
             FastMath.biasGELU(hidden, rows: t, from: from, to: to, ld: 4 * d, bias: b.b1)
         }
@@ -338,10 +346,13 @@ struct Team {
         }
     }
 
+    /// The width of ``columns(_:_:)``'s blocks for `n` columns: `n / threads` rounded up to 16.
+    func columnWidth(_ n: Int) -> Int { ((n + threads - 1) / threads + 15) / 16 * 16 }
+
     /// `body(from, to)` on disjoint column blocks covering `0..<n`, whole multiples of 16 except the last
-    /// (the width of the BLAS kernels' panels), one per thread.
+    /// (the width of the BLAS kernels' panels), one per thread: block `w` starts at `w * columnWidth(n)`.
     func columns(_ n: Int, _ body: (_ from: Int, _ to: Int) -> Void) {
-        let width = ((n + threads - 1) / threads + 15) / 16 * 16
+        let width = columnWidth(n)
         each { w in
             let from = Swift.min(n, w * width), to = Swift.min(n, from + width)
             if from < to { body(from, to) }
@@ -353,14 +364,6 @@ struct Team {
         each { w in
             let from = n * w / threads, to = n * (w + 1) / threads
             if from < to { body(from, to) }
-        }
-    }
-
-    /// `body(worker, item)` for every item in `0..<n`: worker `w` takes items `w, w + threads, ...`.
-    func items(_ n: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
-        each { w in
-            var i = w
-            while i < n { body(w, i); i += threads }
         }
     }
 }
@@ -454,7 +457,7 @@ public final class WhisperWorkspace {
     let col = Scratch()      // [T, 3 * max(nMels, d)] im2col
     let h = Scratch()        // [T, d] conv1 output; later [T', d] the last block's output before ln_post
     let x = Scratch()        // [T', d] residual stream after a block's attention
-    let ln = Scratch()       // [T', d] LayerNorm output
+    let ln = Scratch()       // [threads, T', d] LayerNorm output, one copy per thread
     let qkv = Scratch()      // [T', 3d]
     let scores = Scratch()   // [threads, T', T'] one head's attention per thread
     let attn = Scratch()     // [T', d] concatenated heads
@@ -472,7 +475,7 @@ public final class WhisperWorkspace {
         col.reserve(t * 3 * Swift.max(config.nMels, d))
         h.reserve(t * d)
         x.reserve(t2 * d)
-        ln.reserve(t2 * d)
+        ln.reserve(threads * t2 * d)
         qkv.reserve(t2 * 3 * d)
         scores.reserve(threads * t2 * t2)
         attn.reserve(t2 * d)

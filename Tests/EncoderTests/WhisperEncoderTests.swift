@@ -182,8 +182,8 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
-    /// One thread (OpenBLAS's threading path, one team member) and three (the encoder's own split:
-    /// column blocks of 16, heads and rows shared out) both match the float64 reference, agree with each
+    /// One thread and three (the encoder's own split: column blocks of 16, heads with their query, key
+    /// and value columns, rows of ln_post) both match the float64 reference, agree with each
     /// other to rounding, and leave OpenBLAS's thread count as it was.
     func testOwnThreadSplitMatchesSingleThread() throws {
         let ckpt = try Self.randomCheckpoint(seed: 11)
@@ -207,14 +207,16 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
-    /// `Team`'s column blocks cover `0..<n` once, in whole multiples of 16 except the last; its row
-    /// blocks and items cover their ranges once.
+    /// `Team`'s column blocks cover `0..<n` once, in whole multiples of 16 except the last, block `w`
+    /// starting at `w * columnWidth(n)`; its row blocks cover their range once; `each` runs every worker once.
     func testTeamPartitions() {
         for threads in 1...4 {
             let team = Team(threads: threads)
             for n in [1, 15, 16, 17, 64, 192, 512, 1536, 2048] {
                 let cols = Locked([Int](repeating: 0, count: n))
                 team.columns(n) { from, to in
+                    XCTAssertEqual(from % team.columnWidth(n), 0)
+                    XCTAssertLessThan(from / team.columnWidth(n), threads)
                     XCTAssertEqual(from % 16, 0)
                     XCTAssertTrue(to == n || (to - from) % 16 == 0, "block \(from)..<\(to) of \(n)")
                     cols.withLock { for j in from..<to { $0[j] += 1 } }
@@ -223,12 +225,9 @@ final class WhisperEncoderTests: XCTestCase {
                 let rows = Locked([Int](repeating: 0, count: n))
                 team.rows(n) { from, to in rows.withLock { for j in from..<to { $0[j] += 1 } } }
                 XCTAssertEqual(rows.withLock { $0 }, [Int](repeating: 1, count: n), "rows, \(threads) threads, n \(n)")
-                let items = Locked([Int](repeating: 0, count: n))
-                team.items(n) { worker, i in
-                    XCTAssertLessThan(worker, threads)
-                    items.withLock { $0[i] += 1 }
-                }
-                XCTAssertEqual(items.withLock { $0 }, [Int](repeating: 1, count: n), "items, \(threads) threads, n \(n)")
+                let workers = Locked([Int]())
+                team.each { w in workers.withLock { $0.append(w) } }
+                XCTAssertEqual(workers.withLock { $0.sorted() }, Array(0..<threads), "each, \(threads) threads")
             }
         }
     }
