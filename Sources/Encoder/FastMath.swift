@@ -67,46 +67,142 @@ enum FastMath {
         return (e * scale).replacing(with: 0, where: tiny)
     }
 
-    /// Row-wise softmax in place (`[rows, columns]`), max subtracted first.
+    /// Row-wise softmax in place (`[rows, columns]`), max subtracted first. A row's last `columns % 8`
+    /// values go through one 8-lane step too (padded with -inf, whose exp is 0), not one step each.
     static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int) {
         let raw = UnsafeMutableRawPointer(p)
+        let n8 = n & ~7, tail = n - n8
         for r in 0..<rows {
             let row = p + r * n
             let base = 4 * r * n
-            var mv8 = SIMD8<Float>(repeating: -.infinity)
+            var last = SIMD8<Float>(repeating: -.infinity)   // the tail, padded
+            for k in 0..<tail { last[k] = row[n8 + k] }
+            var mv8 = last
             var j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 mv8.replace(with: v, where: v .> mv8)
                 j += 8
             }
-            var m = mv8.max()
-            while j < n { m = Swift.max(m, row[j]); j += 1 }
-            let mv = SIMD8<Float>(repeating: m)
+            let mv = SIMD8<Float>(repeating: mv8.max())
             var acc = SIMD8<Float>(repeating: 0)
             j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let e = exp(raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) - mv)
                 raw.storeBytes(of: e, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 acc += e
                 j += 8
             }
-            var sum = acc.sum()
-            while j < n {
-                var x = SIMD8<Float>(repeating: 0)
-                x[0] = row[j] - m
-                row[j] = exp(x)[0]
-                sum += row[j]
-                j += 1
+            if tail > 0 {
+                last = exp(last - mv)
+                acc += last
             }
-            let inv = 1 / sum
+            let inv = SIMD8<Float>(repeating: 1 / acc.sum())
             j = 0
-            while j + 8 <= n {
+            while j < n8 {
                 let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) * inv
                 raw.storeBytes(of: v, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
                 j += 8
             }
-            while j < n { row[j] *= inv; j += 1 }
+            last *= inv
+            for k in 0..<tail { row[n8 + k] = last[k] }
+        }
+    }
+
+    // MARK: Column-block passes
+    //
+    // The encoder splits each product's output columns between threads; these passes run over one
+    // thread's block `[rows, from..<to]` of a row-major matrix with leading dimension `ld`, right after
+    // its product, 8 columns at a time.
+
+    /// `p[r, j] = GELU(p[r, j] + bias[j])` for `j` in `from..<to` (the bias and the activation in one pass).
+    static func biasGELU(_ p: UnsafeMutablePointer<Float>, rows: Int, from: Int, to: Int, ld: Int,
+                         bias: UnsafePointer<Float>) {
+        let s = SIMD8<Float>(repeating: 0.70710678118654752)
+        let raw = UnsafeMutableRawPointer(p), rb = UnsafeRawPointer(bias)
+        for r in 0..<rows {
+            var j = from
+            while j + 8 <= to {
+                let x = raw.loadUnaligned(fromByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
+                    + rb.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                raw.storeBytes(of: 0.5 * x * (1 + erf(x * s)), toByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < to {
+                var x = SIMD8<Float>(repeating: 0)
+                x[0] = p[r * ld + j] + bias[j]
+                p[r * ld + j] = (0.5 * x * (1 + erf(x * s)))[0]
+                j += 1
+            }
+        }
+    }
+
+    /// `dst[r, j] = src[r, j] + bias[j]` for `j` in `from..<to` (`src` may be `dst`).
+    static func addBias(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rows: Int, from: Int, to: Int,
+                        ld: Int, bias: UnsafePointer<Float>) {
+        add(dst, src, UnsafeRawPointer(bias), rowStride: 0, rows: rows, from: from, to: to, ld: ld)
+    }
+
+    /// `dst[r, j] = src[r, j] + other[r, j]` for `j` in `from..<to`, both `[rows, ld]` (`src` may be `dst`).
+    static func addMatrix(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ other: UnsafePointer<Float>,
+                          rows: Int, from: Int, to: Int, ld: Int) {
+        add(dst, src, UnsafeRawPointer(other), rowStride: ld, rows: rows, from: from, to: to, ld: ld)
+    }
+
+    /// `dst[r, j] = src[r * ld + j] + other[r * rowStride + j]`.
+    @inline(__always)
+    private static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ other: UnsafeRawPointer,
+                            rowStride: Int, rows: Int, from: Int, to: Int, ld: Int) {
+        let rd = UnsafeMutableRawPointer(dst), rs = UnsafeRawPointer(src)
+        let o = other.assumingMemoryBound(to: Float.self)
+        for r in 0..<rows {
+            var j = from
+            while j + 8 <= to {
+                let v = rs.loadUnaligned(fromByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
+                    + other.loadUnaligned(fromByteOffset: 4 * (r * rowStride + j), as: SIMD8<Float>.self)
+                rd.storeBytes(of: v, toByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < to { dst[r * ld + j] = src[r * ld + j] + o[r * rowStride + j]; j += 1 }
+        }
+    }
+
+    /// LayerNorm of rows `from..<to` of `x` (`[rows, n]`) into `y`: `(x - mean) / sqrt(var + eps) * w + b`,
+    /// the mean and the variance (of the deviations, two passes) summed 8 lanes at a time.
+    static func layerNorm(_ x: UnsafePointer<Float>, rowsFrom from: Int, to: Int, columns n: Int, eps: Float,
+                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let rw = UnsafeRawPointer(weight), rb = UnsafeRawPointer(bias)
+        let n8 = n & ~7
+        for r in from..<to {
+            let o = 4 * r * n
+            var acc = SIMD8<Float>(repeating: 0)
+            var j = 0
+            while j < n8 { acc += rx.loadUnaligned(fromByteOffset: o + 4 * j, as: SIMD8<Float>.self); j += 8 }
+            var sum = acc.sum()
+            while j < n { sum += x[r * n + j]; j += 1 }
+            let mean = sum / Float(n)
+            let m8 = SIMD8<Float>(repeating: mean)
+            var sq8 = SIMD8<Float>(repeating: 0)
+            j = 0
+            while j < n8 {
+                let c = rx.loadUnaligned(fromByteOffset: o + 4 * j, as: SIMD8<Float>.self) - m8
+                sq8 += c * c
+                j += 8
+            }
+            var sq = sq8.sum()
+            while j < n { let c = x[r * n + j] - mean; sq += c * c; j += 1 }
+            let inv = 1 / (sq / Float(n) + eps).squareRoot()
+            let i8 = SIMD8<Float>(repeating: inv)
+            j = 0
+            while j < n8 {
+                let v = (rx.loadUnaligned(fromByteOffset: o + 4 * j, as: SIMD8<Float>.self) - m8) * i8
+                    * rw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    + rb.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                ry.storeBytes(of: v, toByteOffset: o + 4 * j, as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < n { y[r * n + j] = (x[r * n + j] - mean) * inv * weight[j] + bias[j]; j += 1 }
         }
     }
 }

@@ -4,6 +4,7 @@
 //   EncoderParityTool install NAME [CACHE]     (what `ser encoder install` does, without building `ser`)
 //   EncoderParityTool run --model M --clips CLIPS.safetensors --out OUT.safetensors
 //                         [--threads 2] [--repeats 20] [--time-clip NAME]
+//   EncoderParityTool speed --model M --clips CLIPS.safetensors --clip NAME [--threads 1] [--repeats 30]
 //
 // `run` reads 16 kHz clips (tensors `NAME` [n]) and writes, per clip, `NAME.logmel` [T, n_mels] and
 // `NAME.h0` ... `NAME.hL` [T', d] (every hidden state; the last after ln_post). With --time-clip it also
@@ -33,6 +34,13 @@ func int(_ o: [String: String], _ k: String, _ d: Int) throws -> Int {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+/// CPU time of the whole process (every thread), in milliseconds.
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) * 1e3 + Double(ts.tv_nsec) / 1e6
+}
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -85,6 +93,38 @@ func run(_ o: [String: String]) throws {
     try result.write(to: URL(fileURLWithPath: out), durable: false)
 }
 
+/// `speed`: the encoder alone (log-mel in, every hidden state out) on one clip, one workspace reused,
+/// 3 warm-up calls then `--repeats` timed ones; prints one JSON line (median and minimum wall-clock time,
+/// median CPU time of the process, CPU model, kernels) for
+/// benchmarks/encoder/speed.sh.
+func speed(_ o: [String: String]) throws {
+    guard let model = o["model"], let clipsPath = o["clips"], let name = o["clip"] else {
+        throw ToolError(description: "speed needs --model, --clips and --clip")
+    }
+    let threads = try int(o, "threads", 1), repeats = try int(o, "repeats", 30)
+    BLAS.setThreads(threads)
+    let encoder = try WhisperEncoder(contentsOf: URL(fileURLWithPath: model))
+    let clips = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: clipsPath))
+    guard let samples = clips.tensors[name]?.data,
+          let mel = WhisperLogMel(nMels: encoder.config.nMels).compute(samples) else {
+        throw ToolError(description: "--clip \(name): no such clip in \(clipsPath), or too short")
+    }
+    let ws = encoder.makeWorkspace()
+    for _ in 0..<3 { _ = try encoder.hiddenStates(logMel: mel, workspace: ws) }
+    var ms: [Double] = [], cpu: [Double] = []
+    for _ in 0..<repeats {
+        let a = now(), c = cpuNow()
+        _ = try encoder.hiddenStates(logMel: mel, workspace: ws)
+        ms.append(now() - a)
+        cpu.append(cpuNow() - c)
+    }
+    func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "'") + "\"" }
+    print("{\"impl\": \"swift\", \"threads\": \(BLAS.threads), \"frames\": \(mel.shape[0]), \"repeats\": \(repeats), "
+          + "\"median_ms\": \(String(format: "%.3f", median(ms))), \"min_ms\": \(String(format: "%.3f", ms.min() ?? 0)), "
+          + "\"cpu_ms\": \(String(format: "%.3f", median(cpu))), "
+          + "\"cpu\": \(quoted(CPUInfo.current.summary)), \"blas\": \(quoted(BLASKernel.active.summary))}")
+}
+
 let args = CommandLine.arguments
 do {
     switch args.count > 1 ? args[1] : "" {
@@ -100,8 +140,10 @@ do {
         print(try EncoderInstaller.install(args[2], cache: cache, python: python) { print($0) }.path)
     case "run":
         try run(try options(args.dropFirst(2)))
+    case "speed":
+        try speed(try options(args.dropFirst(2)))
     default:
-        throw ToolError(description: "usage: EncoderParityTool convert IN OUT | run --model M --clips C --out O [--threads N] [--repeats R] [--time-clip NAME]")
+        throw ToolError(description: "usage: EncoderParityTool convert IN OUT | run --model M --clips C --out O [--threads N] [--repeats R] [--time-clip NAME] | speed --model M --clips C --clip NAME [--threads N] [--repeats R]")
     }
 } catch {
     FileHandle.standardError.write(Data("EncoderParityTool: \(error)\n".utf8))

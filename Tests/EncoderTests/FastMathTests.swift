@@ -48,4 +48,57 @@ final class FastMathTests: XCTestCase {
             }
         }
     }
+
+    /// The column-block passes touch exactly columns `from..<to` of every row (8 at a time and the tail).
+    func testColumnBlockPasses() {
+        let rows = 3, ld = 37, from = 5, to = 34
+        let src = (0..<(rows * ld)).map { Float(sin(Double($0) * 0.37) * 4) }
+        let bias = (0..<ld).map { Float(cos(Double($0) * 0.11)) }
+        var g = src, a = src, m = src
+        g.withUnsafeMutableBufferPointer { FastMath.biasGELU($0.baseAddress!, rows: rows, from: from, to: to, ld: ld, bias: bias) }
+        src.withUnsafeBufferPointer { s in
+            a.withUnsafeMutableBufferPointer { FastMath.addBias($0.baseAddress!, s.baseAddress!, rows: rows, from: from, to: to, ld: ld, bias: bias) }
+            m.withUnsafeMutableBufferPointer {
+                FastMath.addMatrix($0.baseAddress!, $0.baseAddress!, s.baseAddress!, rows: rows, from: from, to: to, ld: ld)
+            }
+        }
+        for r in 0..<rows {
+            for j in 0..<ld {
+                let i = r * ld + j, x = Double(src[i])
+                if j < from || j >= to {
+                    XCTAssertEqual(g[i], src[i]); XCTAssertEqual(a[i], src[i]); XCTAssertEqual(m[i], src[i])
+                    continue
+                }
+                let v = x + Double(bias[j])
+                XCTAssertEqual(Double(g[i]), 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot())), accuracy: 5e-7 * max(1, abs(v)) + 1e-6)
+                XCTAssertEqual(a[i], src[i] + bias[j])
+                XCTAssertEqual(m[i], src[i] + src[i])
+            }
+        }
+    }
+
+    /// LayerNorm (8 lanes at a time, two passes) against float64, on widths with and without a tail.
+    func testLayerNormMatchesFloat64() {
+        for n in [5, 8, 13, 64, 67] {
+            let rows = 4
+            let x = (0..<(rows * n)).map { Float(sin(Double($0) * 0.7) * 3 + 100) }   // a large mean: the two-pass variance matters
+            let w = (0..<n).map { Float(1 + 0.1 * cos(Double($0))) }, b = (0..<n).map { Float(0.01 * Double($0)) }
+            var y = [Float](repeating: .nan, count: rows * n)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer {
+                    FastMath.layerNorm(xp.baseAddress!, rowsFrom: 1, to: rows, columns: n, eps: 1e-5, weight: w, bias: b, into: $0.baseAddress!)
+                }
+            }
+            XCTAssertTrue(y[0..<n].allSatisfy { $0.isNaN }, "row 0 is outside rowsFrom: 1")
+            for r in 1..<rows {
+                let row = x[(r * n)..<((r + 1) * n)].map(Double.init)
+                let mean = row.reduce(0, +) / Double(n)
+                let v = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)
+                for j in 0..<n {
+                    let ref = (row[j] - mean) / (v + 1e-5).squareRoot() * Double(w[j]) + Double(b[j])
+                    XCTAssertEqual(Double(y[r * n + j]), ref, accuracy: 2e-4, "n \(n), row \(r), column \(j)")
+                }
+            }
+        }
+    }
 }

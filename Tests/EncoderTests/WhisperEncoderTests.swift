@@ -176,9 +176,69 @@ final class WhisperEncoderTests: XCTestCase {
             results.withLock { $0[i] = out }
         }
         let parallel = results.withLock { $0 }
+        // Overlapping calls split their work like a call alone (see `EncoderThreads`). With OpenBLAS's
+        // SkylakeX kernels the results were identical; with OPENBLAS_CORETYPE=Haswell or Prescott, 4 to 10
+        // of 12 overlapping calls (fresh workspaces) differed from lone ones by up to 1.5e-6 (absolute) on
+        // this machine, OpenBLAS being single-threaded in both, while 20 lone repeats and 2 overlapping
+        // calls were identical. Buffers shared by mistake would give errors of order 1.
         for i in 0..<12 {
             let got = try XCTUnwrap(parallel[i], "thread \(i) failed")
-            XCTAssertEqual(got, serial[i % clips.count], "thread \(i)")
+            let want = serial[i % clips.count]
+            XCTAssertEqual(got.count, want.count)
+            for (a, b) in zip(got, want) {
+                XCTAssertEqual(a.shape, b.shape, "thread \(i)")
+                XCTAssertLessThan(relativeError(a.data, b.data.map(Double.init)), 1e-5, "thread \(i)")
+            }
+        }
+    }
+
+    /// One thread and three (the encoder's own split: column blocks of 16, heads with their query, key
+    /// and value columns, rows of ln_post) both match the float64 reference, agree with each
+    /// other to rounding, and leave OpenBLAS's thread count as it was.
+    func testOwnThreadSplitMatchesSingleThread() throws {
+        let ckpt = try Self.randomCheckpoint(seed: 11)
+        let encoder = WhisperEncoder(checkpoint: ckpt)
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        for samples in [2400, 9001] {   // 7 and 29 encoder frames: column blocks of 32, 64 and 96 over 3 threads
+            let clip = Self.randomClip(samples: samples, seed: UInt64(samples))
+            let ref = Self.naiveStates(ckpt, mel: try XCTUnwrap(WhisperLogMel().compute(clip)))
+            BLAS.setThreads(1)
+            let one = try encoder.hiddenStates(samples16k: clip)
+            XCTAssertEqual(BLAS.threads, 1)
+            BLAS.setThreads(3)
+            let three = try encoder.hiddenStates(samples16k: clip)
+            XCTAssertEqual(BLAS.threads, 3, "the encoder sets OpenBLAS's thread count back after the call")
+            for i in ref.indices {
+                XCTAssertLessThan(relativeError(one[i].data, ref[i]), 1e-4, "1 thread, h\(i)")
+                XCTAssertLessThan(relativeError(three[i].data, ref[i]), 1e-4, "3 threads, h\(i)")
+                XCTAssertLessThan(relativeError(three[i].data, one[i].data.map(Double.init)), 1e-5, "3 vs 1 thread, h\(i)")
+            }
+        }
+    }
+
+    /// `Team`'s column blocks cover `0..<n` once, in whole multiples of 16 except the last, block `w`
+    /// starting at `w * columnWidth(n)`; its row blocks cover their range once; `each` runs every worker once.
+    func testTeamPartitions() {
+        for threads in 1...4 {
+            let team = Team(threads: threads)
+            for n in [1, 15, 16, 17, 64, 192, 512, 1536, 2048] {
+                let cols = Locked([Int](repeating: 0, count: n))
+                team.columns(n) { from, to in
+                    XCTAssertEqual(from % team.columnWidth(n), 0)
+                    XCTAssertLessThan(from / team.columnWidth(n), threads)
+                    XCTAssertEqual(from % 16, 0)
+                    XCTAssertTrue(to == n || (to - from) % 16 == 0, "block \(from)..<\(to) of \(n)")
+                    cols.withLock { for j in from..<to { $0[j] += 1 } }
+                }
+                XCTAssertEqual(cols.withLock { $0 }, [Int](repeating: 1, count: n), "columns, \(threads) threads, n \(n)")
+                let rows = Locked([Int](repeating: 0, count: n))
+                team.rows(n) { from, to in rows.withLock { for j in from..<to { $0[j] += 1 } } }
+                XCTAssertEqual(rows.withLock { $0 }, [Int](repeating: 1, count: n), "rows, \(threads) threads, n \(n)")
+                let workers = Locked([Int]())
+                team.each { w in workers.withLock { $0.append(w) } }
+                XCTAssertEqual(workers.withLock { $0.sorted() }, Array(0..<threads), "each, \(threads) threads")
+            }
         }
     }
 
