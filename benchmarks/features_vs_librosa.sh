@@ -28,8 +28,14 @@ mkdir -p "$tmp/clips"; i=0
 while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 echo "clips: $count from $corpus"
 "$ser" --version | sed -n '2,3p'; echo "cores: $(nproc)"
-OPENBLAS_NUM_THREADS=1 "$ser" features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+OPENBLAS_NUM_THREADS=1 /usr/bin/time -o "$tmp/ser.cpu" -f "%U %S" "$ser" features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"
 "$py" benchmarks/librosa_fused.py "$tmp/py-out" $(find "$tmp/clips" -type l | sort) | tee "$tmp/py.txt"
 ser_rate=$(sed -n 's/.*, \([0-9.]*\) files\/s.*/\1/p' "$tmp/ser.txt")
 py_rate=$(sed -n 's/.*= \([0-9.]*\) clips\/s.*/\1/p' "$tmp/py.txt")
-python3 -c "print(f'ser {float($ser_rate):.1f} clips/s, librosa {float($py_rate):.1f} clips/s, ratio {float($ser_rate)/float($py_rate):.2f}x')"
+ser_cpu=$(awk '{print $1 + $2}' "$tmp/ser.cpu")
+py_cpu=$(sed -n 's/^librosa cpu: \([0-9.]*\) s/\1/p' "$tmp/py.txt")
+python3 -c "print(f'ser {float($ser_rate):.1f} clips/s, librosa {float($py_rate):.1f} clips/s, ratio {float($ser_rate)/float($py_rate):.2f}x (wall-clock)')"
+# CPU time per clip: steadier than wall-clock on a shared machine. ser's includes its start-up
+# (about 25 ms for the whole run); librosa's excludes imports and its warm-up clip.
+python3 -c "print(f'cpu per clip: ser {1000*$ser_cpu/$count:.2f} ms, librosa {1000*$py_cpu/$count:.2f} ms, ratio {float($py_cpu)/float($ser_cpu):.2f}x (CPU time)')"

@@ -61,7 +61,7 @@ struct PredictCommand: ParsableCommand {
     var keepSilence = false
     @Option(help: "Write the timeline as SVG (implies --segment): a file for one input, a folder for several.")
     var svg: String?
-    @Option(help: "Worker threads (default: all cores).") var threads: Int = Parallel.cores
+    @Option(help: "Threads in all (default: all cores): several files are recognised one per thread; with one file (or --threads 1) its matrix products get them.") var threads: Int = Parallel.cores
     @Option(name: .customLong("max-duration"),
             help: "Refuse recordings longer than this many seconds (0: no limit). Recordings over 2 minutes are decoded as a stream, so memory stays flat however long they are.")
     var maxDuration: Double = RecognizerOptions.defaultMaxDuration
@@ -178,7 +178,11 @@ struct PredictCommand: ParsableCommand {
                                path: output.map { shard.fileName(for: $0) }, partial: !shard.isWhole)
 
         let workers = max(1, min(threads, jobs.count))
-        if workers > 1 { BLAS.setThreads(1) }
+        // --threads is the run's whole budget. Several files: one per worker, each worker's matrix
+        // products on its own thread. One worker (one file, or --threads 1): the products get the
+        // budget (never more than OPENBLAS_NUM_THREADS). Left alone, OpenBLAS would use every core
+        // under --threads 1 too, and a "one-thread" run would not be one.
+        BLAS.setThreads(workers > 1 ? 1 : min(threads, BLAS.threads))
         let bar = ProgressBar(total: jobs.count, label: "predict", unit: "files", enabled: !quiet && jobs.count > 1)
         let runJobs = jobs
         let perWindow = windows

@@ -30,6 +30,30 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `y = alpha * op(A) * x + beta * y` for a row-major A (`cblas_sgemv`).
+    ///
+    /// For one-row products (a batch of one): `gemm` with m = 1 makes OpenBLAS pack the whole
+    /// matrix on every call (0.3.21 does not hand such calls to gemv), which costs as much as the
+    /// product itself; gemv reads the matrix once.
+    ///
+    /// - Parameters:
+    ///   - trans: use the transpose of A.
+    ///   - rows, columns: A is (rows, columns) as stored, row stride `lda`.
+    ///   - x: `trans ? rows : columns` values; y: `trans ? columns : rows` values.
+    @inlinable
+    public static func gemv(trans: Bool = false, rows: Int, columns: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+                            beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        guard rows > 0, columns > 0 else {
+            let n = trans ? columns : rows
+            if n > 0 { for i in 0..<n { y[i] = beta == 0 ? 0 : beta * y[i] } }
+            return
+        }
+        selectKernels()
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(columns), alpha,
+                    a, Int32(lda), x, 1, beta, y, 1)
+    }
+
     /// Makes the kernel choice of `BLASKernel.active` before the first product (a `swift_once`
     /// check after that).
     @usableFromInline

@@ -7,15 +7,19 @@ public enum Spectral {
     /// is taken over all `count` values, i.e. the whole clip). `topDB == nil` skips the clamp.
     public static func powerToDB(_ x: UnsafeMutablePointer<Float>, count: Int, amin: Float = 1e-10, topDB: Float? = 80) {
         guard count > 0 else { return }
-        var peak = -Float.infinity
+        // Three branch-free passes that vectorise (one loop carrying the running maximum beside
+        // the logarithm did not): dB values, their maximum, the clamp. Same values as
+        // `max(amin, x)` then the clamp (inputs are finite).
         for i in 0..<count {
-            let v = 10 * log10Float(Swift.max(amin, x[i]))
-            x[i] = v
-            peak = Swift.max(peak, v)
+            let v = x[i]
+            x[i] = 10 * log10Float(v > amin ? v : amin)
         }
         if let top = topDB {
-            let floor = peak - top
-            for i in 0..<count where x[i] < floor { x[i] = floor }
+            let floor = maxElement(x, count: count) - top
+            for i in 0..<count {
+                let v = x[i]
+                x[i] = v < floor ? floor : v
+            }
         }
     }
 
@@ -114,11 +118,13 @@ public enum Spectral {
 @inline(__always)
 func log10Float(_ x: Float) -> Float {
     let bits = Double(x).bitPattern
-    let e = Int64(truncatingIfNeeded: (bits &>> 52) & 0x7FF) &- 1023
+    // The biased exponent as a Double without an integer-to-double conversion (AVX2 has none for
+    // 64-bit lanes, which kept this loop scalar): 2^52 + field, minus 2^52, exact.
+    let field = Double(bitPattern: 0x4330_0000_0000_0000 | ((bits &>> 52) & 0x7FF)) - 4_503_599_627_370_496.0
     let m0 = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)   // [1, 2)
     let big = m0 > 1.4142135623730951
     let m = big ? m0 * 0.5 : m0                                                            // [0.707, 1.414)
-    let k = Double(big ? e &+ 1 : e)
+    let k = (big ? field + 1 : field) - 1023                                               // exact integer
     // ln(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716: odd series to s^15 (error < 3e-14).
     let s = (m - 1) / (m + 1)
     let z = s * s

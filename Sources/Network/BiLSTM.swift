@@ -93,9 +93,14 @@ public final class BiLSTM {
             let bi = biasIH[d].value, bh = biasHH[d].value
             let tcache = tanhC[d].pointer
             for s in 0..<layout.maxLength {
-                // rec (B, 4H) = hState (B, H) @ W_hh^T (H, 4H)
-                BLAS.gemm(transB: true, m: B, n: G, k: H, a: hState.pointer, lda: H,
-                          b: weightHH[d].value, ldb: H, c: rec.pointer, ldc: G)
+                // rec (B, 4H) = hState (B, H) @ W_hh^T (H, 4H); one sequence (inference on a
+                // clip): rec (4H) = W_hh (4H, H) @ h (H), without gemm's packing of W_hh every step.
+                if B == 1 {
+                    BLAS.gemv(rows: G, columns: H, a: weightHH[d].value, lda: H, x: hState.pointer, y: rec.pointer)
+                } else {
+                    BLAS.gemm(transB: true, m: B, n: G, k: H, a: hState.pointer, lda: H,
+                              b: weightHH[d].value, ldb: H, c: rec.pointer, ldc: G)
+                }
                 for b in 0..<B where s < layout.lengths[b] {
                     let t = timeIndex(s, d, layout.lengths[b])
                     let row = (b * T + t)

@@ -112,8 +112,12 @@ public final class MultiHeadSelfAttention {
         }
         // output (B, E) = summed (B, E) @ W_out^T + len * b_out
         output.resize(B * E)
-        BLAS.gemm(transB: true, m: B, n: E, k: E, a: summed.pointer, lda: E,
-                  b: outProjWeight.value, ldb: E, c: output.pointer, ldc: E)
+        if B == 1 {   // one clip: y (E) = W_out (E, E) @ summed (E), no packing of W_out
+            BLAS.gemv(rows: E, columns: E, a: outProjWeight.value, lda: E, x: summed.pointer, y: output.pointer)
+        } else {
+            BLAS.gemm(transB: true, m: B, n: E, k: E, a: summed.pointer, lda: E,
+                      b: outProjWeight.value, ldb: E, c: output.pointer, ldc: E)
+        }
         let y = output.pointer, bout = outProjBias.value
         for b in 0..<B {
             let L = Float(layout.lengths[b])
