@@ -21,7 +21,8 @@ struct FeatureOptions: ParsableArguments {
     @Option(help: "Pretrained encoder of the encoder block: an installed model (`ser encoder list`) or a weights file.")
     var encoder: String = "base"
     @Option(name: .customLong("encoder-layer"),
-            help: "Hidden state(s) of the encoder block: last, mean (of all layers) or a layer number (0 = embedding output).")
+            help: ArgumentHelp("Hidden state(s) of the encoder block: last, mean (of all layers), weighted (all layers, for a learned weighted sum) or a layer number (0 = embedding output).",
+                               discussion: "weighted: the block carries every hidden state (7 x 512 channels for base, stored as Float16 in the feature cache) and the STA-CNN head learns softmax weights over them (LayerWeightedSum, SUPERB's practice); `ser baseline` uses the 3584 channels as they are."))
     var encoderLayer: String = "last"
     @Option(help: ArgumentHelp("Bring each clip's loud frames to this level (dBFS, e.g. -20) before its features, so the model does not hear loudness.",
                                discussion: "Default: off (the clip as decoded)."))
@@ -49,7 +50,7 @@ struct FeatureOptions: ParsableArguments {
         c.sampleRate = sr ?? (list == [.encoder] ? WhisperLogMel.sampleRate : Self.defaults.sampleRate)
         if list.contains(.encoder) {
             guard let layer = EncoderLayerSelection(encoderLayer) else {
-                throw ValidationError("--encoder-layer must be last, mean or a layer number, not '\(encoderLayer)'")
+                throw ValidationError("--encoder-layer must be last, mean, weighted or a layer number, not '\(encoderLayer)'")
             }
             c.encoder = try EncoderStore.shared.blockConfig(encoder, layer: layer)
         }

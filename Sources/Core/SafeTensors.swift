@@ -44,6 +44,15 @@ public struct SafeTensorsFile: Sendable {
     public var tensors: [String: Tensor]
     /// Free-form string metadata (`__metadata__`).
     public var metadata: [String: String]
+    /// Tensors written as F16 (half the bytes) instead of F32; each value is rounded to the
+    /// nearest half, so only tensors whose values are halves already (``isHalfExact(_:)``) come
+    /// back unchanged. Reading converts them back to Float.
+    public var halfPrecision: Set<String> = []
+
+    /// Whether every value of `t` is a finite Float16 value, so F16 storage is lossless.
+    public static func isHalfExact(_ t: Tensor) -> Bool {
+        t.data.allSatisfy { $0.isFinite && abs($0) <= 65504 && Float(Float16($0)) == $0 }
+    }
 
     /// An empty file with the given metadata.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
@@ -179,11 +188,16 @@ public struct SafeTensorsFile: Sendable {
         return h.hex
     }
 
-    /// Serialises to bytes (all tensors as F32, names sorted, header padded to 8 bytes).
+    /// Serialises to bytes (tensors as F32, those in ``halfPrecision`` as F16; names sorted, header padded to 8 bytes).
     public func serialized() -> Data {
         var body = Data(capacity: tensors.values.reduce(0) { $0 + $1.count * 4 })
         let names = tensors.keys.sorted()
         for name in names {
+            if halfPrecision.contains(name) {
+                let halves = tensors[name]!.data.map { Float16($0).bitPattern.littleEndian }
+                halves.withUnsafeBytes { body.append(contentsOf: $0) }
+                continue
+            }
             tensors[name]!.data.withUnsafeBufferPointer { buf in
                 guard buf.count > 0 else { return }
                 #if _endian(little)
@@ -206,8 +220,9 @@ public struct SafeTensorsFile: Sendable {
         var offset = 0
         for name in names {
             let t = tensors[name]!
-            let bytes = t.count * 4
-            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            let half = halfPrecision.contains(name)
+            let bytes = t.count * (half ? 2 : 4)
+            parts.append("\(jsonString(name)):{\"dtype\":\"\(half ? "F16" : "F32")\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"

@@ -91,7 +91,7 @@ public final class ClipFeaturizer {
             return handmade?.extract(signal) ?? Tensor(shape: [channels, 0])
         }
         let states = try hiddenStates(signal, encoder: encoder)   // [T', d] after layer selection
-        let t2 = states.shape[0], d = e.width
+        let t2 = states.shape[0], d = e.channels
         var t = t2
         if let handmade {
             handmade.extract(signal, into: &handmadeOut)
@@ -151,7 +151,14 @@ public final class ClipFeaturizer {
             total += selected.shape[0]
             start = end
         }
-        return Tensor(shape: [total, e.width], data: frames)
+        return Tensor(shape: [total, e.channels], data: frames)
+    }
+
+    /// `x` rounded to the nearest Float16, clamped to ±65504 (the largest finite half); NaN and
+    /// infinity stay as they are (refused by ``extract(_:)``'s finiteness check).
+    @inline(__always) static func half(_ x: Float) -> Float {
+        guard x.isFinite else { return x }
+        return Float(Float16(Swift.min(Swift.max(x, -65504), 65504)))
     }
 
     /// Encoder frames for `n` samples at 16 kHz, encoded in 30 s pieces as ``extract(_:)`` does.
@@ -168,9 +175,26 @@ public final class ClipFeaturizer {
         return total
     }
 
-    /// One `[T', d]` tensor from the encoder's `layers + 1` hidden states.
+    /// One `[T', d]` tensor from the encoder's `layers + 1` hidden states (`[T', L * d]` for
+    /// `weighted`: frame `j` holds state 0's `d` values, then state 1's, ..., each rounded to the
+    /// nearest Float16 and clamped to its finite range).
     static func select(_ states: [Tensor], _ layer: EncoderLayerSelection) -> Tensor {
         switch layer {
+        case .weighted:
+            guard let first = states.first, first.shape.count == 2 else { return Tensor(shape: [0, 0]) }
+            let (t, d, L) = (first.shape[0], first.shape[1], states.count)
+            var out = [Float](repeating: 0, count: t * L * d)          // (T', L, d)
+            out.withUnsafeMutableBufferPointer { o in
+                for (l, s) in states.enumerated() {
+                    s.data.withUnsafeBufferPointer { src in
+                        for j in 0..<t {
+                            let dst = o.baseAddress! + (j * L + l) * d, row = src.baseAddress! + j * d
+                            for c in 0..<d { dst[c] = Self.half(row[c]) }
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: [t, L * d], data: out)
         case .last: return states[states.count - 1]
         case .index(let i): return states[min(i, states.count - 1)]
         case .mean:

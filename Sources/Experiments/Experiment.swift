@@ -243,7 +243,7 @@ public struct ExperimentRunner {
         for fold in folds {
             let foldDir = directory.appendingPathComponent(fold.name)
             var model = spec.model
-            model.inputChannels = spec.features.channels
+            model.adapt(to: spec.features)
             model.numClasses = corpus.labels.count
             var training = spec.training
             training.seed = fold.seed ?? spec.seeds.first ?? 0
@@ -263,6 +263,7 @@ public struct ExperimentRunner {
             log(String(format: "%@: test accuracy %.2f%%, UA %.2f%%, best epoch %d of %d",
                        fold.name, (metrics.accuracy ?? 0) * 100, (metrics.unweightedAccuracy ?? 0) * 100,
                        outcome.history.bestEpoch ?? 0, outcome.history.epochs.count))
+            if let w = outcome.model.layerWeightsSummary { log("\(fold.name): learned layer weights softmax(w): \(w)") }
             results.append(r)
         }
         return try writeReport(results, plan: plan)
@@ -320,7 +321,7 @@ public struct ExperimentRunner {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         // The architecture as trained: input channels and classes come from the data.
         var model = spec.model
-        model.inputChannels = spec.features.channels
+        model.adapt(to: spec.features)
         if let classes = results.first?.metrics.confusion.labels.count { model.numClasses = classes }
         var report = try ExperimentReport(
             title: "STA-CNN on \(plan.corpus), \(plan.protocolName)", corpus: plan.corpus, protocolName: plan.protocolName,
@@ -336,7 +337,8 @@ public struct ExperimentRunner {
             folds: results,
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
                 + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? [])
-                + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? []))
+                + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? [])
+                + layerWeightNotes(results))
         report.comparison = report.comparisonWithPaper()
         try report.write(to: directory)
         return report
@@ -344,6 +346,19 @@ public struct ExperimentRunner {
 }
 
 extension ExperimentRunner {
+    /// With `--encoder-layer weighted`: the layer weights `softmax(w)` each fold's kept model
+    /// learned (0 = the embedding output, `l` = block `l`), read from its model file.
+    func layerWeightNotes(_ results: [FoldResult]) -> [String] {
+        guard spec.features.encoder?.layer == .weighted else { return [] }
+        let lines = results.compactMap { r -> String? in
+            let url = directory.appendingPathComponent(r.name).appendingPathComponent("model.safetensors")
+            return (try? SavedModel.read(from: url))?.layerWeightsSummary.map { "\(r.name): \($0)" }
+        }
+        return ["Learned weight of each encoder hidden state, softmax(w) in % (state 0 is the embedding output, "
+                + "state l the output of block l; uniform would be \(String(format: "%.1f", 100 / Double(spec.features.encoder?.states ?? 1))) %):"]
+            + lines
+    }
+
     /// `<fold>/model.safetensors` of a fold whose training has finished, or nil (logged as skipped).
     /// `result.json` is written only once a fold's training has finished: an interrupted fold's
     /// best-so-far model is not a result.

@@ -31,7 +31,10 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
 
 /// Fused features of audio files, cached on disk by file content and feature settings.
 ///
-/// Layout: `<root>/<settings hash>/<content hash>.safetensors`, one tensor `features` `[C, T]`.
+/// Layout: `<root>/<settings hash>/<content hash>.safetensors`, one tensor `features` `[C, T]`,
+/// F32, or F16 for the encoder block with every hidden state (`--encoder-layer weighted`, 7 x 512
+/// channels for Whisper base) when all its values are halves (the featurizer rounds that block to
+/// Float16; hand-made blocks fused beside it keep the entry F32): half the disk, the same values.
 /// A file whose bytes or settings change gets a new key, so a stale entry is never read; entries
 /// are written atomically, so a killed run leaves no half-written file.
 public struct FeatureCache: Sendable {
@@ -72,6 +75,7 @@ public struct FeatureCache: Sendable {
         let bar = ProgressBar(total: urls.count, label: perturbation.map { "features \($0.tag)" } ?? "features",
                               unit: "files", enabled: progress)
         let dir = folder, cfg = config
+        let halfOnDisk = cfg.encoder?.layer == .weighted
         let blasThreads = BLAS.threads
         BLAS.setThreads(1)
         Parallel.forEach(count: urls.count, threads: workers) { worker, i in
@@ -88,7 +92,9 @@ public struct FeatureCache: Sendable {
                         samples = try p.apply(samples, sampleRate: cfg.sampleRate, seed: UInt64(key.prefix(16), radix: 16) ?? 0)
                     }
                     let t = try featurizers.value[worker].value().extract(samples)
-                    try SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path]).write(to: file, durable: false)
+                    var entry = SafeTensorsFile(tensors: ["features": t], metadata: ["source": url.path])
+                    if halfOnDisk, SafeTensorsFile.isHalfExact(t) { entry.halfPrecision = ["features"] }
+                    try entry.write(to: file, durable: false)
                     x = t
                 }
                 results.withLock { $0[i] = x }

@@ -27,12 +27,18 @@ public enum EncoderLayerSelection: Codable, Sendable, Hashable, CustomStringConv
     case mean
     /// One hidden state: 0 is the embedding output, `i` the output of block `i`.
     case index(Int)
+    /// Every hidden state side by side (`states * width` channels: state `l`'s channel `d` is row
+    /// `l * width + d` of the block), for a head that learns a weighted sum of the layers
+    /// (`LayerWeightedSum`, SUPERB's practice). The values are rounded to Float16 by the
+    /// featurizer, so the feature cache stores the block in half the space without changing it.
+    case weighted
 
-    /// Reads "last", "mean" or a layer number.
+    /// Reads "last", "mean", "weighted" or a layer number.
     public init?(_ text: String) {
         switch text.lowercased() {
         case "last": self = .last
         case "mean", "average": self = .mean
+        case "weighted": self = .weighted
         default:
             guard let i = Int(text), i >= 0 else { return nil }
             self = .index(i)
@@ -43,6 +49,7 @@ public enum EncoderLayerSelection: Codable, Sendable, Hashable, CustomStringConv
         switch self {
         case .last: return "last"
         case .mean: return "mean"
+        case .weighted: return "weighted"
         case .index(let i): return String(i)
         }
     }
@@ -51,7 +58,7 @@ public enum EncoderLayerSelection: Codable, Sendable, Hashable, CustomStringConv
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let v = EncoderLayerSelection(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "'\(text)' is not last, mean or a layer number"))
+                                                    debugDescription: "'\(text)' is not last, mean, weighted or a layer number"))
         }
         self = v
     }
@@ -71,6 +78,8 @@ public struct EncoderBlockConfig: Codable, Sendable, Hashable {
     public var width: Int
     /// Hidden states the encoder returns: its blocks plus one (7 for base).
     public var states: Int
+    /// Channels of the block: `width`, or `states * width` for `weighted`.
+    public var channels: Int { layer == .weighted ? states * width : width }
     /// Which hidden state(s) form the block.
     public var layer: EncoderLayerSelection
 
@@ -130,7 +139,7 @@ public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
         case .chroma: return nChroma
         case .mfcc: return nMFCC
         case .zcr: return 1
-        case .encoder: return encoder?.width ?? 0
+        case .encoder: return encoder?.channels ?? 0
         }
     }
 
@@ -143,6 +152,12 @@ public struct FeatureConfig: Codable, Sendable, Equatable, Hashable {
         c.blocks = blocks.filter(\.isHandmade)
         c.encoder = nil
         return c
+    }
+
+    /// First row of `block` in the fused matrix; nil when it is not fused.
+    public func firstChannel(of block: FeatureBlock) -> Int? {
+        guard let i = blocks.firstIndex(of: block) else { return nil }
+        return blocks[..<i].reduce(0) { $0 + channels(of: $1) }
     }
 
     /// Rows of the fused matrix.

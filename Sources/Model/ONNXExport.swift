@@ -1,6 +1,7 @@
 import Foundation
 import SERCore
 import SERFeatures
+import SERNetwork
 
 /// Why a model could not be exported to ONNX; each case names the file.
 public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
@@ -69,8 +70,23 @@ public enum ONNXExporter {
         let cfg = saved.config
         b.graph.inputs = [ONNX.ValueInfo(name: inputName, shape: [.param("batch"), .value(cfg.inputChannels), .param("frames")])]
 
-        // LFE: (B, C, T) -> (B, C_l, T').
+        // The learned weighted sum of the encoder's hidden states, as a 1x1 convolution without
+        // bias: (B, C, T) -> (B, C_lfe, T); its matrix holds softmax(w)_l at (offset + d, offset +
+        // l*D + d) and 1 on the pass-through channels.
         var x = inputName
+        if let s = cfg.layerSum {
+            let a = LayerWeightedSum.softmax(try b.weightData("layer_sum.weight"))
+            let (C, Co, D, o) = (cfg.inputChannels, cfg.lfeInputChannels, s.width, s.offset)
+            var m = [Float](repeating: 0, count: Co * C)                 // (Co, C, 1)
+            for c in 0..<o { m[c * C + c] = 1 }
+            for l in 0..<s.layers { for d in 0..<D { m[(o + d) * C + o + l * D + d] = a[l] } }
+            for k in 0..<(C - o - s.layers * D) { m[(o + D + k) * C + o + s.layers * D + k] = 1 }
+            let w = b.initializer("layer_sum.matrix", dims: [Co, C, 1], floats: m)
+            x = b.add("Conv", [x, w], name: "layer_sum", attributes: [
+                .ints("kernel_shape", [1]), .ints("pads", [0, 0]), .ints("strides", [1]), .ints("dilations", [1])])
+        }
+
+        // LFE: (B, C, T) -> (B, C_l, T').
         for i in cfg.convChannels.indices {
             let w = try b.weight("lfe.\(i).weight"), bias = try b.weight("lfe.\(i).bias")
             let half = cfg.kernelSize / 2

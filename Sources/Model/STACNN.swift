@@ -5,6 +5,7 @@ import SERNetwork
 ///
 /// ```
 /// x (B, T, C_in)                                  FF: standardised fused features
+/// -> [sum_l softmax(w)_l x_l]                     with every encoder layer (`layerSum`)  (B, T, C_lfe)
 /// -> [Conv1D k3 -> ReLU -> MaxPool 2] x 3         LFE, eq. 2     (B, T/8, 128)
 /// -> Dropout
 /// -> BiLSTM (64 per direction)                    CFE, eq. 3     (B, T/8, 128)
@@ -18,6 +19,8 @@ import SERNetwork
 public final class STACNN {
     /// The configuration.
     public let config: STACNNConfig
+    /// The learned weighted sum of the encoder's hidden states (nil unless `config.layerSum`).
+    public let layerSum: LayerWeightedSum?
     /// LFE convolutions.
     public let convs: [Conv1D]
     private let relus: [ReLU]
@@ -49,12 +52,18 @@ public final class STACNN {
     public init(config: STACNNConfig, seed: UInt64 = 0) throws {
         try config.validate()
         self.config = config
+        // The layer logits start at zero (no random draw), so the other layers' initial weights
+        // are those of a model without the layer sum.
+        layerSum = config.layerSum.map {
+            LayerWeightedSum(name: "layer_sum", offset: $0.offset, layers: $0.layers, width: $0.width,
+                             inChannels: config.inputChannels, computesInputGrad: false)
+        }
         var convs: [Conv1D] = [], pools: [MaxPool1D] = []
-        var cin = config.inputChannels
+        var cin = config.lfeInputChannels
         for (i, c) in config.convChannels.enumerated() {
             var rng = SeededRandom.derived(seed: seed, stream: UInt64(i))
             convs.append(Conv1D(name: "lfe.\(i)", inChannels: cin, outChannels: c, kernel: config.kernelSize,
-                                computesInputGrad: i > 0, rng: &rng))
+                                computesInputGrad: i > 0 || config.layerSum != nil, rng: &rng))
             pools.append(MaxPool1D(channels: c))
             cin = c
         }
@@ -83,7 +92,7 @@ public final class STACNN {
 
     /// All parameters in `state_dict` order.
     public var parameters: [Parameter] {
-        convs.flatMap(\.parameters) + (cfe?.parameters ?? []) + (gfe?.parameters ?? []) + classifier.parameters
+        (layerSum?.parameters ?? []) + convs.flatMap(\.parameters) + (cfe?.parameters ?? []) + (gfe?.parameters ?? []) + classifier.parameters
     }
 
     /// Number of trainable scalars.
@@ -103,6 +112,10 @@ public final class STACNN {
         batchLayout = layout
         lastTraining = training
         var cur = x, lay = layout
+        if let layerSum {
+            layerSum.forward(x, rows: layout.rows, training: training)
+            cur = UnsafePointer(layerSum.output.pointer)
+        }
         for i in convs.indices {
             convs[i].forward(cur, layout: lay, training: training)
             relus[i].forward(convs[i].output.pointer, count: lay.rows * convs[i].outChannels)
@@ -165,6 +178,7 @@ public final class STACNN {
             convs[i].backward(relus[i].inputGrad.pointer)
             d = UnsafePointer(convs[i].inputGrad.pointer)
         }
+        layerSum?.backward(d)
     }
 
     /// Sets every gradient to zero.
@@ -183,9 +197,21 @@ public final class STACNN {
     }
 
     /// An Adam optimiser over this model's parameters (defaults: the paper's lr 1e-4 and L2 1e-3).
+    ///
+    /// The layer logits of ``layerSum`` form their own group (PyTorch: a parameter group): learning
+    /// rate times `config.layerSum.learningRateScale`, no L2 (see ``LayerSumConfig``).
     public func makeOptimizer(learningRate: Float = 1e-4, weightDecay: Float = 1e-3) -> Adam {
-        Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)
+        let adam = Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)
+        if let layerSum, let s = config.layerSum, let i = adam.parameters.firstIndex(where: { $0 === layerSum.weight }) {
+            adam.learningRateScale[i] = s.learningRateScale
+            adam.decays[i] = false
+        }
+        return adam
     }
+
+    /// The weight `softmax(w)` the head gives each encoder hidden state (0 = embedding output),
+    /// or nil without ``layerSum``.
+    public var layerWeights: [Float]? { layerSum?.layerWeights }
 
     // MARK: inference
 

@@ -1,4 +1,5 @@
 import Foundation
+import SERFeatures
 
 /// Errors describing an STA-CNN configuration that cannot be built.
 public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
@@ -52,6 +53,11 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
     /// sequence is then averaged over its valid positions (a mean rather than the paper's sum,
     /// so the classifier's input does not grow with the clip length).
     public var useGFE: Bool = true
+    /// A learned weighted sum of the encoder's hidden states in front of the LFE
+    /// (``SERNetwork/LayerWeightedSum``), when the features carry every layer
+    /// (`--encoder-layer weighted`); nil otherwise and in files written before it existed.
+    /// Set by ``adapt(to:)`` from the feature settings.
+    public var layerSum: LayerSumConfig? = nil
 
     /// The defaults, with the given input channels and classes.
     public init(inputChannels: Int = 181, numClasses: Int = 7) {
@@ -60,7 +66,7 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case inputChannels, numClasses, convChannels, kernelSize, poolSize, lstmHidden, heads, dropout, useCFE, useGFE
+        case inputChannels, numClasses, convChannels, kernelSize, poolSize, lstmHidden, heads, dropout, useCFE, useGFE, layerSum
     }
 
     /// Decodes a configuration; absent keys take their defaults.
@@ -77,6 +83,29 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
         useCFE = try c.decodeIfPresent(Bool.self, forKey: .useCFE) ?? d.useCFE
         useGFE = try c.decodeIfPresent(Bool.self, forKey: .useGFE) ?? d.useGFE
+        layerSum = try c.decodeIfPresent(LayerSumConfig.self, forKey: .layerSum)
+    }
+
+    /// Sets what the feature settings decide: ``inputChannels`` (the fused matrix's rows) and,
+    /// for an encoder block carrying every hidden state (`EncoderLayerSelection.weighted`),
+    /// ``layerSum`` over that block's channels (hand-made blocks beside it pass through). The one
+    /// place where training (`ExperimentRunner`) derives the network's input from the features.
+    public mutating func adapt(to features: FeatureConfig) {
+        inputChannels = features.channels
+        if let e = features.encoder, e.layer == .weighted, let offset = features.firstChannel(of: .encoder) {
+            var s = LayerSumConfig(offset: offset, layers: e.states, width: e.width)
+            if let old = layerSum { s.learningRateScale = old.learningRateScale }
+            layerSum = s
+        } else {
+            layerSum = nil
+        }
+    }
+
+    /// Width of the sequence entering the first convolution: the input, with the layer group
+    /// replaced by its weighted sum.
+    public var lfeInputChannels: Int {
+        guard let s = layerSum else { return inputChannels }
+        return inputChannels - (s.layers - 1) * s.width
     }
 
     /// Width of the LFE output.
@@ -97,12 +126,21 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
             throw bad("heads \(heads) must divide the attention width \(sequenceChannels)")
         }
         guard dropout >= 0, dropout < 1 else { throw bad("dropout \(dropout) must be in [0, 1)") }
+        if let s = layerSum {
+            guard s.offset >= 0, s.layers >= 1, s.width >= 1, s.offset + s.layers * s.width <= inputChannels else {
+                throw bad("layerSum: \(s.layers) layers of width \(s.width) from channel \(s.offset) do not fit \(inputChannels) input channels")
+            }
+            guard s.learningRateScale.isFinite, s.learningRateScale > 0 else {
+                throw bad("layerSum.learningRateScale \(s.learningRateScale) must be positive")
+            }
+        }
     }
 
     /// Names and shapes of the parameters, in PyTorch `state_dict` order.
     public var parameterShapes: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
-        var cin = inputChannels
+        if let s = layerSum { out.append(("layer_sum.weight", [s.layers])) }
+        var cin = lfeInputChannels
         for (i, c) in convChannels.enumerated() {
             out.append(("lfe.\(i).weight", [c, cin, kernelSize])); out.append(("lfe.\(i).bias", [c]))
             cin = c
@@ -128,5 +166,39 @@ public struct STACNNConfig: Codable, Sendable, Equatable, Hashable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Where the encoder's stacked hidden states sit in the fused input, for
+/// ``SERNetwork/LayerWeightedSum``: `layers` blocks of `width` channels from channel `offset`.
+public struct LayerSumConfig: Codable, Sendable, Equatable, Hashable {
+    /// First channel of the encoder block in the fused matrix (the channels of the blocks before it).
+    public var offset: Int
+    /// Hidden states `L` (7 for Whisper base: the embedding output and 6 blocks).
+    public var layers: Int
+    /// Width `D` of each hidden state (512 for base).
+    public var width: Int
+    /// Factor on the optimiser's learning rate for the layer logits `w`. Default 100 (1e-2 at the
+    /// paper's 1e-4): Adam moves a parameter by at most about the learning rate per step, and a
+    /// fold of RAVDESS trains for 300-900 steps, so at 1e-4 the logits could move by less than
+    /// 0.1 and the weights would stay uniform (the fixed `mean`). Chosen before any run, not tuned.
+    /// The logits are never L2-decayed (as SUPERB's weighted sum): the decay would pull the
+    /// weighting towards uniform, a prior with no reason behind it.
+    public var learningRateScale: Float = 100
+
+    /// The group of `layers` states of `width` channels from channel `offset`.
+    public init(offset: Int, layers: Int, width: Int, learningRateScale: Float = 100) {
+        self.offset = offset; self.layers = layers; self.width = width; self.learningRateScale = learningRateScale
+    }
+
+    private enum CodingKeys: String, CodingKey { case offset, layers, width, learningRateScale }
+
+    /// Decodes a group; an absent `learningRateScale` takes its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        offset = try c.decode(Int.self, forKey: .offset)
+        layers = try c.decode(Int.self, forKey: .layers)
+        width = try c.decode(Int.self, forKey: .width)
+        learningRateScale = try c.decodeIfPresent(Float.self, forKey: .learningRateScale) ?? 100
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SERCore
 import SERFeatures
+import SERNetwork
 
 /// Errors reading or writing a model file; each names the file.
 public enum ModelFileError: Error, CustomStringConvertible, Equatable {
@@ -139,6 +140,13 @@ public struct SavedModel: Sendable {
             throw ModelFileError.invalidMetadata(path: path, key: "feature_config",
                                                  reason: "\(featureConfig.channels) feature channels, model expects \(config.inputChannels)")
         }
+        var adapted = config
+        adapted.adapt(to: featureConfig)
+        guard adapted.layerSum.map({ [$0.offset, $0.layers, $0.width] }) == config.layerSum.map({ [$0.offset, $0.layers, $0.width] }) else {
+            throw ModelFileError.invalidMetadata(path: path, key: "model_config", reason: config.layerSum == nil
+                ? "the features carry every encoder layer (weighted) but the model has no layer sum"
+                : "the model's layer sum does not match the feature settings' encoder block")
+        }
         standardizer = try decode(Standardizer.self, "standardizer")
         guard standardizer.channels == config.inputChannels, standardizer.std.count == standardizer.mean.count,
               standardizer.std.allSatisfy({ $0 > 0 && $0.isFinite }), standardizer.mean.allSatisfy(\.isFinite) else {
@@ -169,6 +177,25 @@ public struct SavedModel: Sendable {
             guard t.isFinite else { throw ModelFileError.nonFinite(path: path, name: name) }
         }
         weights = file.tensors
+    }
+
+    /// The weight `softmax(w)` the head gives each encoder hidden state (0 = embedding output),
+    /// or nil for a model without a learned layer sum.
+    public var layerWeights: [Float]? {
+        guard config.layerSum != nil, let w = weights["layer_sum.weight"] else { return nil }
+        return LayerWeightedSum.softmax(w.data)
+    }
+
+    /// One line of ``layerWeights`` for logs and reports: each state's weight in %, with a bar
+    /// (`0 embedding 14.3 ███▌ | 1 ...`); nil without a learned layer sum.
+    public var layerWeightsSummary: String? {
+        guard let a = layerWeights else { return nil }
+        let blocks = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        return a.enumerated().map { l, v in
+            let eighths = Int((v * 100 / 2.5 * 8).rounded())            // one full block per 2.5 %
+            let bar = String(repeating: "█", count: eighths / 8) + blocks[eighths % 8]
+            return (l == 0 ? "0 (embedding)" : "\(l)") + String(format: " %.1f %%", v * 100) + " " + bar
+        }.joined(separator: " | ")
     }
 
     /// A model holding these weights.

@@ -1,7 +1,7 @@
 // ModelParityTool: writes what benchmarks/model/parity.py compares against PyTorch, and times the
 // Swift model for benchmarks/model/speed.sh. Not part of the user-facing CLI.
 //
-//   ModelParityTool parity --config small|default|nocfe|nogfe --out DIR [--seed N]
+//   ModelParityTool parity --config small|default|nocfe|nogfe|weighted --out DIR [--seed N]
 //   ModelParityTool speed [--batch 32] [--frames 151] [--channels 181] [--classes 7]
 //                         [--steps 20] [--infer 200] [--threads 2]
 import Foundation
@@ -31,6 +31,16 @@ func int(_ o: [String: String], _ k: String, _ d: Int) throws -> Int {
     return v
 }
 
+/// Features for the `weighted` configuration: 2 chroma rows, an encoder block of 3 hidden states
+/// of width 6 carried whole (`--encoder-layer weighted`), 1 ZCR row; 21 rows.
+func weightedFeatureConfig() -> FeatureConfig {
+    var fc = FeatureConfig()
+    fc.nChroma = 2
+    fc.blocks = [.chroma, .encoder, .zcr]
+    fc.encoder = EncoderBlockConfig(model: "test", width: 6, states: 3, layer: .weighted)
+    return fc
+}
+
 /// A feature configuration with `channels` rows (so the saved model's metadata is consistent).
 func featureConfig(channels: Int) -> FeatureConfig {
     var fc = FeatureConfig()
@@ -58,7 +68,7 @@ func parity(_ o: [String: String]) throws {
     case "default":
         config = STACNNConfig(inputChannels: 181, numClasses: 7)
         lengths = [151, 120, 77, 9]
-    case "small", "nocfe", "nogfe":
+    case "small", "nocfe", "nogfe", "weighted":
         config = STACNNConfig(inputChannels: 20, numClasses: 4)
         config.convChannels = [12, 12, 16]
         config.lstmHidden = 8
@@ -66,17 +76,21 @@ func parity(_ o: [String: String]) throws {
         config.useCFE = name != "nocfe"
         config.useGFE = name != "nogfe"
         lengths = [33, 20, 9, 3, 1]
+        if name == "weighted" { config.adapt(to: weightedFeatureConfig()) }
     default: throw ToolError(description: "unknown --config '\(name)'")
     }
     config.dropout = 0
     let dir = URL(fileURLWithPath: out)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let model = try STACNN(config: config, seed: seed)
+    // Layer logits away from zero, so that the softmax's Jacobian is not at its symmetric point.
+    model.layerSum?.weight.load((0..<(config.layerSum?.layers ?? 0)).map { 0.4 * Float($0) - 0.3 })
     let classWeights = (0..<config.numClasses).map { 0.5 + Float($0) * 0.25 }
     model.criterion.classWeights = classWeights
     let labels = (0..<config.numClasses).map { "class\($0)" }
     let std = Standardizer.identity(channels: config.inputChannels)
-    try SavedModel(model: model, labels: labels, featureConfig: featureConfig(channels: config.inputChannels),
+    try SavedModel(model: model, labels: labels,
+                   featureConfig: config.layerSum == nil ? featureConfig(channels: config.inputChannels) : weightedFeatureConfig(),
                    standardizer: std).write(to: dir.appendingPathComponent("weights.safetensors"))
     let batch = try randomBatch(channels: config.inputChannels, lengths: lengths, classes: config.numClasses, seed: seed + 100)
     var batchFile = SafeTensorsFile()
@@ -87,7 +101,7 @@ func parity(_ o: [String: String]) throws {
     try batchFile.write(to: dir.appendingPathComponent("batch.safetensors"))
 
     var outputs = SafeTensorsFile(metadata: ["config": name])
-    let opt = model.makeOptimizer()     // lr 1e-4, betas 0.9/0.999, eps 1e-8, L2 1e-3 (coupled)
+    let opt = model.makeOptimizer()     // lr 1e-4, betas 0.9/0.999, eps 1e-8, L2 1e-3 (coupled); layer logits: lr x 100, no L2
     var losses: [Float] = []
     for step in 0..<10 {
         model.zeroGrad()
@@ -102,6 +116,23 @@ func parity(_ o: [String: String]) throws {
         opt.update()
     }
     outputs["losses"] = Tensor(shape: [10], data: losses)
+    if let s = config.layerSum {
+        // The layer alone on the batch's rows, with a random upstream gradient: output, dL/dx, dL/dw.
+        let layer = LayerWeightedSum(name: "layer_sum", offset: s.offset, layers: s.layers, width: s.width,
+                                     inChannels: config.inputChannels)
+        let w = (0..<s.layers).map { 0.4 * Float($0) - 0.3 }
+        layer.weight.load(w)
+        let rows = batch.x.count / config.inputChannels
+        var rng = SeededRandom(seed: seed + 200)
+        let dout = (0..<(rows * layer.outChannels)).map { _ in rng.nextNormal() }
+        batch.x.data.withUnsafeBufferPointer { layer.forward($0.baseAddress!, rows: rows, training: true) }
+        dout.withUnsafeBufferPointer { layer.backward($0.baseAddress!) }
+        outputs["layer.w"] = Tensor(shape: [s.layers], data: w)
+        outputs["layer.dout"] = Tensor(shape: [rows, layer.outChannels], data: dout)
+        outputs["layer.y"] = Tensor(shape: [rows, layer.outChannels], data: layer.output.array)
+        outputs["layer.dx"] = Tensor(shape: [rows, config.inputChannels], data: layer.inputGrad.array)
+        outputs["layer.dw"] = layer.weight.gradTensor
+    }
     for p in model.parameters { outputs["after." + p.name] = p.tensor }
     try outputs.write(to: dir.appendingPathComponent("outputs.safetensors"))
     print("parity[\(name)]: \(model.parameterCount) parameters, batch lengths \(lengths), loss \(losses[0]) -> \(losses[9]); wrote \(dir.path)")

@@ -25,6 +25,12 @@ public final class Adam {
     public let epsilon: Float
     /// L2 coefficient added to the gradient.
     public var weightDecay: Float
+    /// Factor on ``learningRate`` for each parameter (same order as ``parameters``; default 1):
+    /// PyTorch's parameter groups with their own `lr`.
+    public var learningRateScale: [Float]
+    /// Whether ``weightDecay`` applies to each parameter (default true): a group with
+    /// `weight_decay=0` in PyTorch.
+    public var decays: [Bool]
     /// Steps taken.
     public private(set) var step = 0
     private let m: [FloatBuffer], v: [FloatBuffer]
@@ -38,6 +44,8 @@ public final class Adam {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        learningRateScale = [Float](repeating: 1, count: parameters.count)
+        decays = [Bool](repeating: true, count: parameters.count)
         m = parameters.map { let b = FloatBuffer(); b.resizeZeroed($0.count); return b }
         v = parameters.map { let b = FloatBuffer(); b.resizeZeroed($0.count); return b }
     }
@@ -49,11 +57,13 @@ public final class Adam {
         let stepSize = learningRate / bc1, bc2Sqrt = bc2.squareRoot()
         for (n, p) in parameters.enumerated() {
             let mm = m[n].pointer, vv = v[n].pointer, w = p.value, g = p.grad
+            let wd = decays[n] ? weightDecay : 0
+            let step = learningRateScale[n] == 1 ? stepSize : learningRate * learningRateScale[n] / bc1
             for i in 0..<p.count {
-                let gi = g[i] + weightDecay * w[i]
+                let gi = g[i] + wd * w[i]
                 mm[i] = beta1 * mm[i] + (1 - beta1) * gi
                 vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi
-                w[i] -= stepSize * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
+                w[i] -= step * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
             }
         }
     }

@@ -72,6 +72,44 @@ final class ClipFeaturizerTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5)
     }
 
+    func testWeightedCarriesEveryHiddenStateAsHalves() throws {
+        let clip = WhisperEncoderTests.randomClip(samples: 12_000, seed: 5)
+        let states = try encoder.hiddenStates(samples16k: clip)                // L tensors (T', d)
+        let c = try config([.encoder], layer: .weighted)
+        let (L, t, d) = (states.count, states[0].shape[0], states[0].shape[1])
+        XCTAssertEqual(c.encoder?.channels, L * d)
+        XCTAssertEqual(c.channels, L * d)
+        let x = try ClipFeaturizer(config: c, store: store).extract(clip)    // (L * d, T')
+        XCTAssertEqual(x.shape, [L * d, t])
+        // Row l * d + c is state l's channel c, rounded to the nearest Float16.
+        var worst: Float = 0
+        for l in 0..<L { for ch in 0..<d { for i in 0..<t {
+            let v = states[l].data[i * d + ch]
+            XCTAssertEqual(x.data[(l * d + ch) * t + i], Float(Float16(v)))
+            worst = max(worst, abs(x.data[(l * d + ch) * t + i] - v) / max(abs(v), 1e-3))
+        } } }
+        XCTAssertLessThanOrEqual(worst, 1e-3)
+        // So the cache stores it as F16 without changing a value, in half the bytes.
+        XCTAssertTrue(SafeTensorsFile.isHalfExact(x))
+        var file = SafeTensorsFile(tensors: ["features": x])
+        let full = file.serialized().count
+        file.halfPrecision = ["features"]
+        let url = folder.appendingPathComponent("half.safetensors")
+        try file.write(to: url)
+        let half = try Data(contentsOf: url).count
+        XCTAssertLessThan(half, full / 2 + 1024)
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: url)["features"], x)
+        // Beside a hand-made block: the block's rows are the same states at the hand-made frames.
+        let fused = try config([.zcr, .encoder], layer: .weighted, sampleRate: 16_000)
+        XCTAssertEqual(fused.firstChannel(of: .encoder), 1)
+        let y = try ClipFeaturizer(config: fused, store: store).extract(clip)
+        XCTAssertEqual(y.shape[0], 1 + L * d)
+        let ty = y.shape[1]
+        for l in 0..<L { for ch in 0..<d { XCTAssertEqual(y.data[(1 + l * d + ch) * ty], x.data[(l * d + ch) * t]) } }
+        XCTAssertEqual(EncoderLayerSelection("weighted"), .weighted)
+        XCTAssertEqual(EncoderLayerSelection.weighted.description, "weighted")
+    }
+
     func testFusedBlocksKeepTheHandmadeFramesAndOrder() throws {
         let c = try config([.zcr, .encoder, .mfcc], sampleRate: 22_050)
         let clip = WhisperEncoderTests.randomClip(samples: 22_050, seed: 3)   // 1 s

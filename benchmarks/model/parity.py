@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from stacnn import STACNN, make_optimizer
+from stacnn import STACNN, LayerWeightedSum, make_optimizer
 
 TOL = 1e-4
 
@@ -72,6 +72,19 @@ def main(d: str) -> int:
                             float(g[E:2 * E].abs().max() / max(float(g.abs().max()), 1e-12))))
             continue
         results.append((f"after 10 Adam steps {name}", rel(a, p)))
+
+    if "layer.y" in swift:
+        # The learned weighted sum of layers alone: forward, dL/dx and dL/dw for a given dL/dy.
+        s = model.cfg["layerSum"]
+        layer = LayerWeightedSum(s["offset"], s["layers"], s["width"]).double()
+        with torch.no_grad():
+            layer.weight.copy_(swift["layer.w"].double())
+        xs = x.double().reshape(-1, x.shape[-1]).clone().requires_grad_(True)
+        y = layer(xs)
+        (y * swift["layer.dout"].double()).sum().backward()
+        results.append(("layer sum: output", rel(swift["layer.y"], y)))
+        results.append(("layer sum: grad x", rel(swift["layer.dx"], xs.grad)))
+        results.append(("layer sum: grad w", rel(swift["layer.dw"], layer.weight.grad)))
 
     worst = max(r for _, r in results)
     ok = worst <= TOL

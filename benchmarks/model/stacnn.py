@@ -3,6 +3,7 @@
 Same architecture, parameter names and layouts, and the same handling of padded batches:
 
   x (B, T, C) + lengths
+  -> [layer sum: columns offset + l*D + d (l < L) -> sum_l softmax(w)_l x_l, others passed through]
   -> LFE: [Conv1d(k, padding=k//2) on zero-masked input, masked output -> ReLU
            -> MaxPool1d(2, 2) over valid frames, lengths -> max(1, len // 2)] per conv
   -> Dropout
@@ -33,6 +34,24 @@ def valid_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
     return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
 
 
+class LayerWeightedSum(nn.Module):
+    """Learned softmax-weighted sum of L stacked hidden states of width D, found at columns
+    offset .. offset + L*D of the input; the columns before and after pass through."""
+
+    def __init__(self, offset: int, layers: int, width: int):
+        super().__init__()
+        self.offset, self.layers, self.width = offset, layers, width
+        self.weight = nn.Parameter(torch.zeros(layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C) -> (B, T, C - (L-1)*D)."""
+        o, L, D = self.offset, self.layers, self.width
+        group = x[..., o:o + L * D].unflatten(-1, (L, D))           # (B, T, L, D)
+        a = torch.softmax(self.weight, dim=0)
+        summed = (group * a[:, None]).sum(dim=-2)                  # (B, T, D)
+        return torch.cat([x[..., :o], summed, x[..., o + L * D:]], dim=-1)
+
+
 class STACNN(nn.Module):
     def __init__(self, config: dict):
         super().__init__()
@@ -41,6 +60,11 @@ class STACNN(nn.Module):
         assert cfg["poolSize"] == 2
         k = cfg["kernelSize"]
         cin = cfg["inputChannels"]
+        self.layer_sum = None
+        if cfg.get("layerSum"):
+            s = cfg["layerSum"]
+            self.layer_sum = LayerWeightedSum(s["offset"], s["layers"], s["width"])
+            cin -= (s["layers"] - 1) * s["width"]
         self.lfe = nn.ModuleList()
         for c in cfg["convChannels"]:
             self.lfe.append(nn.Conv1d(cin, c, k, padding=k // 2))
@@ -63,6 +87,8 @@ class STACNN(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x (B, T, C) float, lengths (B) int64 -> logits (B, classes)."""
         lengths = lengths.to(torch.int64)
+        if self.layer_sum is not None:
+            x = self.layer_sum(x)
         h = x.transpose(1, 2)                                  # (B, C, T)
         for conv in self.lfe:
             T = h.shape[2]
@@ -92,5 +118,12 @@ class STACNN(nn.Module):
 
 
 def make_optimizer(model: nn.Module, lr: float = 1e-4) -> torch.optim.Optimizer:
-    """The paper's Adam (lr 1e-4) with coupled L2 1e-3, as the Swift `Adam`."""
-    return torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-3)
+    """The paper's Adam (lr 1e-4) with coupled L2 1e-3, as the Swift `Adam`; the layer logits of
+    the layer sum are a group of their own (lr x layerSum.learningRateScale, no L2)."""
+    if getattr(model, "layer_sum", None) is None:
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-3)
+    scale = model.cfg["layerSum"].get("learningRateScale", 100.0)
+    rest = [p for n, p in model.named_parameters() if n != "layer_sum.weight"]
+    return torch.optim.Adam([{"params": rest},
+                             {"params": [model.layer_sum.weight], "lr": lr * scale, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-3)
