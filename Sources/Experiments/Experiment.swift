@@ -355,7 +355,7 @@ extension ExperimentRunner {
             return (try? SavedModel.read(from: url))?.layerWeightsSummary.map { "\(r.name): \($0)" }
         }
         return ["Learned weight of each encoder hidden state, softmax(w) in % (state 0 is the embedding output, "
-                + "state l the output of block l; uniform would be \(String(format: "%.1f", 100 / Double(spec.features.encoder?.states ?? 1))) %):"]
+                + "state l < last the output of block l, the last state the encoder's output after its final LayerNorm; uniform would be \(String(format: "%.1f", 100 / Double(spec.features.encoder?.states ?? 1))) %):"]
             + lines
     }
 
