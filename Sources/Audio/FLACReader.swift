@@ -97,7 +97,7 @@ final class FLACReader: PCMSource {
     /// Size of the whole stream in bytes, and the byte offset just after the last frame decoded
     /// without error (after the metadata at first): what lies between them when decoding stops
     /// tells a cut file (less than one frame) from damage (more).
-    private let streamBytes: Int64
+    let streamBytes: Int64
     private var goodEnd: Int64 = 0
 
     var channels: Int { state.channels }

@@ -35,7 +35,8 @@ struct OpenedSource {
     let declared: DeclaredLength?
     /// Why an Ogg file is cut short, when it is.
     let oggProblem: String?
-    /// Size of the file or buffer in bytes (0 when unknown; not needed for the direct readers).
+    /// Size of the file or buffer in bytes (0 when unknown; not needed for the WAV reader, which
+    /// checks its declared sizes itself).
     var bytes: Int64 = 0
 }
 
@@ -43,7 +44,11 @@ enum PCMSourceOpener {
     /// ``open(url:backend:)`` with the declared length and Ogg end check.
     static func openChecked(url: URL, backend: AudioBackend) throws -> OpenedSource {
         let (source, wav) = try open(url: url, backend: backend)
-        if source is WAVReader || source is FLACReader {
+        if let flac = source as? FLACReader {
+            // Its size, for the declared-frames-per-byte limit libsndfile's files get too.
+            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil, bytes: flac.streamBytes)
+        }
+        if source is WAVReader {
             return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
         }
         let reader = FileByteReader(url: url)
@@ -54,7 +59,11 @@ enum PCMSourceOpener {
     /// ``open(data:name:backend:)`` with the declared length and Ogg end check.
     static func openChecked(data: Data, name: String, backend: AudioBackend) throws -> OpenedSource {
         let (source, wav) = try open(data: data, name: name, backend: backend)
-        if source is WAVReader || source is FLACReader {
+        if let flac = source as? FLACReader {
+            // Its size, for the declared-frames-per-byte limit libsndfile's files get too.
+            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil, bytes: flac.streamBytes)
+        }
+        if source is WAVReader {
             return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
         }
         let reader = DataByteReader(data: data)
