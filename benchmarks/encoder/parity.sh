@@ -12,16 +12,7 @@ cd "$(dirname "$0")/../.."
 NAME="${1:-base}"
 THREADS="${THREADS:-2}"
 export THREADS REPEATS="${REPEATS:-20}"
-PY="$(benchmarks/encoder/python.sh)"
-RELEASE=(-c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked)
-swift build "${RELEASE[@]}" --product EncoderParityTool >&2
-TOOL="$(swift build "${RELEASE[@]}" --product EncoderParityTool --show-bin-path)/EncoderParityTool"
-if [ -n "${SER_CACHE:-}" ]; then CACHE="$SER_CACHE/encoders"; else CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ser/encoders"; fi
-WEIGHTS="$CACHE/whisper-$NAME.safetensors"
-CT2="$CACHE/whisper-$NAME/ct2"
-if [ ! -f "$WEIGHTS" ] || [ ! -f "$CT2/model.bin" ]; then
-  SER_PYTHON="$PY" "$TOOL" install "$NAME" "$CACHE"
-fi
+. benchmarks/encoder/setup.sh
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 "$PY" benchmarks/encoder/parity.py prepare "$OUT"

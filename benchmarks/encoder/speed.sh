@@ -16,16 +16,7 @@ NAME="${2:-base}"
 THREAD_COUNTS="${THREADS:-1 2}"
 REPEATS="${REPEATS:-30}"
 CLIP="c_3.50s"
-PY="$(benchmarks/encoder/python.sh)"
-RELEASE=(-c release -Xcc -march=x86-64-v3 -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -Ounchecked)   # as the Makefile's
-swift build "${RELEASE[@]}" --product EncoderParityTool >&2
-TOOL="$(swift build "${RELEASE[@]}" --product EncoderParityTool --show-bin-path)/EncoderParityTool"
-if [ -n "${SER_CACHE:-}" ]; then CACHE="$SER_CACHE/encoders"; else CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ser/encoders"; fi
-WEIGHTS="$CACHE/whisper-$NAME.safetensors"
-CT2="$CACHE/whisper-$NAME/ct2"
-if [ ! -f "$WEIGHTS" ] || [ ! -f "$CT2/model.bin" ]; then
-  SER_PYTHON="$PY" "$TOOL" install "$NAME" "$CACHE"
-fi
+. benchmarks/encoder/setup.sh
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 "$PY" benchmarks/encoder/parity.py prepare "$OUT" >&2
