@@ -41,16 +41,21 @@ struct OpenedSource {
 }
 
 enum PCMSourceOpener {
+    /// A source from the direct readers, which check their declared lengths themselves: no
+    /// container walk; FLAC passes on its size for the declared-frames-per-byte limit that
+    /// libsndfile's files get too. nil for a libsndfile source.
+    private static func directReader(_ source: PCMSource, wav: WAVHeader?) -> OpenedSource? {
+        if let flac = source as? FLACReader {
+            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil, bytes: flac.streamBytes)
+        }
+        if source is WAVReader { return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil) }
+        return nil
+    }
+
     /// ``open(url:backend:)`` with the declared length and Ogg end check.
     static func openChecked(url: URL, backend: AudioBackend) throws -> OpenedSource {
         let (source, wav) = try open(url: url, backend: backend)
-        if let flac = source as? FLACReader {
-            // Its size, for the declared-frames-per-byte limit libsndfile's files get too.
-            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil, bytes: flac.streamBytes)
-        }
-        if source is WAVReader {
-            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
-        }
+        if let direct = directReader(source, wav: wav) { return direct }
         let reader = FileByteReader(url: url)
         return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader),
                             bytes: reader.length)
@@ -59,13 +64,7 @@ enum PCMSourceOpener {
     /// ``open(data:name:backend:)`` with the declared length and Ogg end check.
     static func openChecked(data: Data, name: String, backend: AudioBackend) throws -> OpenedSource {
         let (source, wav) = try open(data: data, name: name, backend: backend)
-        if let flac = source as? FLACReader {
-            // Its size, for the declared-frames-per-byte limit libsndfile's files get too.
-            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil, bytes: flac.streamBytes)
-        }
-        if source is WAVReader {
-            return OpenedSource(source: source, wav: wav, declared: nil, oggProblem: nil)
-        }
+        if let direct = directReader(source, wav: wav) { return direct }
         let reader = DataByteReader(data: data)
         return OpenedSource(source: source, wav: wav, declared: DeclaredLength.parse(reader), oggProblem: OggEnd.problem(reader),
                             bytes: reader.length)

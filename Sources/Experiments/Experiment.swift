@@ -332,11 +332,10 @@ public struct ExperimentRunner {
                 "seeds": spec.seeds.map(String.init).joined(separator: ","),
                 "split": "split.json (fingerprint \(plan.entriesFingerprint))",
                 "normalization": spec.effectiveNormalization.rawValue,
-            ].merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 }
-             .merging(spec.robustness.map { ["robustness": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
+            ].merging(perturbationSettings) { $1 },
             folds: results,
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
-                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? [])
+                + augmentationNotes
                 + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? [])
                 + layerWeightNotes(results))
         report.comparison = report.comparisonWithPaper()
@@ -346,6 +345,19 @@ public struct ExperimentRunner {
 }
 
 extension ExperimentRunner {
+    /// Report settings naming the training augmentation and the robustness conditions, when set.
+    var perturbationSettings: [String: String] {
+        var out: [String: String] = [:]
+        if let a = spec.augmentation { out["augmentation"] = a.perturbations.map(\.tag).joined(separator: ", ") }
+        if let r = spec.robustness { out["robustness"] = r.perturbations.map(\.tag).joined(separator: ", ") }
+        return out
+    }
+
+    /// The report note saying which training copies were added (none without augmentation).
+    var augmentationNotes: [String] {
+        spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []
+    }
+
     /// With `--encoder-layer weighted`: the layer weights `softmax(w)` each fold's kept model
     /// learned (0 = the embedding output, `l` = block `l`), read from its model file.
     func layerWeightNotes(_ results: [FoldResult]) -> [String] {
@@ -446,12 +458,10 @@ extension ExperimentRunner {
             title: "Baseline (logistic regression on utterance statistics) on \(plan.corpus), \(plan.protocolName)",
             corpus: plan.corpus, protocolName: plan.protocolName,
             settings: ["features": spec.features.jsonString(), "split": "split.json (fingerprint \(plan.entriesFingerprint))",
-                       "normalization": spec.effectiveNormalization.rawValue]
-                .merging(spec.augmentation.map { ["augmentation": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 }
-                .merging(spec.robustness.map { ["robustness": $0.perturbations.map(\.tag).joined(separator: ", ")] } ?? [:]) { $1 },
+                       "normalization": spec.effectiveNormalization.rawValue].merging(perturbationSettings) { $1 },
             folds: results,
             notes: ["Multinomial logistic regression on per-channel mean and std of the fused features; L2 chosen on validation data."]
-                + (spec.augmentation.map { ["Training clips were augmented with one perturbed copy each per perturbation (\($0.perturbations.map(\.tag).joined(separator: ", "))); validation and test clips were not. Train counts are of original clips."] } ?? []))
+                + augmentationNotes)
         report.comparison = report.comparisonWithPaper(model: "Baseline: logistic regression")
         try report.write(to: directory)
         return report
