@@ -30,14 +30,17 @@ public final class Conv1D {
 
     // Forward state.
     private var layout = SequenceLayout(time: 1, lengths: [1])
-    private var rowStart: [Int] = []          // (B) first packed row of sequence b
+    /// First packed row of each sequence `(B)`: the valid rows of sequence b are
+    /// `rowStart[b] ..< rowStart[b] + lengths[b]` of ``packed``.
+    private(set) var rowStart: [Int] = []
     /// im2col of the valid rows `(N, K * C_in)`, N = sum(lengths), column `k * C_in + c` holding
     /// `x[b, t + k - K/2, c]` (zero outside the valid range). Cached for backward.
     private let cols = FloatBuffer()
     /// Weight permuted to `(C_out, K, C_in)` to match the im2col column order.
     private let wPerm = FloatBuffer()
-    /// Packed output / output-gradient rows `(N, C_out)`.
-    private let packed = FloatBuffer()
+    /// Packed output (without bias) / output-gradient rows `(N, C_out)`; read and written by a fused
+    /// layer on top (``ConvReLUPool``) between ``forwardPacked(_:layout:)`` and ``backwardPacked()``.
+    let packed = FloatBuffer()
     /// Gradients of the im2col matrix `(N, K * C_in)` and of the permuted weight `(C_out, K, C_in)`.
     private let dCols = FloatBuffer(), dWPerm = FloatBuffer()
 
@@ -61,6 +64,40 @@ public final class Conv1D {
 
     /// `x (B, T, C_in)` -> `output (B, T, C_out)`.
     public func forward(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool = true) {
+        forwardPacked(x, layout: layout)
+        let (B, T, O) = (layout.batch, layout.time, outChannels)
+        // Scatter into (B, T, C_out) with bias; zeros at padding.
+        output.resize(B * T * O)
+        let y = output.pointer, pk = packed.pointer, bv = bias.value
+        for b in 0..<B {
+            let len = layout.lengths[b]
+            for t in 0..<len {
+                let dst = y + (b * T + t) * O, src = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o] + bv[o] }
+            }
+        }
+        zeroPadding(output.pointer, layout, channels: O)
+    }
+
+    /// `dout (B, T, C_out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (B, T, C_in)`.
+    /// Gradients at padded positions of `dout` are ignored (those outputs are constant zero).
+    public func backward(_ dout: UnsafePointer<Float>) {
+        let (B, T, O) = (layout.batch, layout.time, outChannels)
+        // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
+        packed.resize(layout.validRows * O)
+        let pk = packed.pointer, bg = bias.grad
+        for b in 0..<B {
+            for t in 0..<layout.lengths[b] {
+                let src = dout + (b * T + t) * O, dst = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o]; bg[o] += src[o] }
+            }
+        }
+        backwardPacked()
+    }
+
+    /// The convolution without bias over the valid rows: `x (B, T, C_in)` -> ``packed`` `(N, C_out)`,
+    /// sequence b's row t at `rowStart[b] + t`. Keeps the im2col matrix for ``backwardPacked()``.
+    func forwardPacked(_ x: UnsafePointer<Float>, layout: SequenceLayout) {
         self.layout = layout
         let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
         let half = K / 2, width = K * C
@@ -95,34 +132,15 @@ public final class Conv1D {
         packed.resize(n * O)
         BLAS.gemm(transB: true, m: n, n: O, k: width, a: cols.pointer, lda: width,
                   b: wPerm.pointer, ldb: width, c: packed.pointer, ldc: O)
-        // Scatter into (B, T, C_out) with bias; zeros at padding.
-        output.resize(B * T * O)
-        let y = output.pointer, pk = packed.pointer, bv = bias.value
-        for b in 0..<B {
-            let len = layout.lengths[b]
-            for t in 0..<len {
-                let dst = y + (b * T + t) * O, src = pk + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o] + bv[o] }
-            }
-        }
-        zeroPadding(output.pointer, layout, channels: O)
     }
 
-    /// `dout (B, T, C_out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (B, T, C_in)`.
-    /// Gradients at padded positions of `dout` are ignored (those outputs are constant zero).
-    public func backward(_ dout: UnsafePointer<Float>) {
+    /// From the output gradient in ``packed`` `(N, C_out)` (valid rows, as ``forwardPacked(_:layout:)``
+    /// laid them out): accumulates `weight.grad` and writes `inputGrad (B, T, C_in)` (when
+    /// ``computesInputGrad``). The bias gradient (column sums) is the caller's.
+    func backwardPacked() {
         let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
         let half = K / 2, width = K * C
         let n = layout.validRows
-        // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
-        packed.resize(n * O)
-        let pk = packed.pointer, bg = bias.grad
-        for b in 0..<B {
-            for t in 0..<layout.lengths[b] {
-                let src = dout + (b * T + t) * O, dst = pk + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o]; bg[o] += src[o] }
-            }
-        }
         // dWPerm (C_out, K*C_in) = dPacked^T (C_out, N) @ cols (N, K*C_in)
         dWPerm.resize(O * width)
         BLAS.gemm(transA: true, m: O, n: width, k: n, a: packed.pointer, lda: O,
