@@ -90,6 +90,7 @@ public final class Adam {
                 w[i] -= step * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
                 i += 1
             }
+            p.markChanged()
         }
     }
 

@@ -38,8 +38,12 @@ public final class Conv1D {
     private let cols = FloatBuffer()
     /// Weight permuted to `(C_out, K, C_in)` to match the im2col column order.
     private let wPerm = FloatBuffer()
+    /// `weight.version` that ``wPerm`` was made from by an inference forward; nil after a training
+    /// forward, which always permutes (the optimiser changes the weights every step, and gradient
+    /// checks write the weights directly).
+    private var wPermVersion: UInt64?
     /// Packed output (without bias) / output-gradient rows `(N, C_out)`; read and written by a fused
-    /// layer on top (``ConvReLUPool``) between ``forwardPacked(_:layout:)`` and ``backwardPacked()``.
+    /// layer on top (``ConvReLUPool``) between ``forwardPacked(_:layout:training:)`` and ``backwardPacked()``.
     let packed = FloatBuffer()
     /// Gradients of the im2col matrix `(N, K * C_in)` and of the permuted weight `(C_out, K, C_in)`.
     private let dCols = FloatBuffer(), dWPerm = FloatBuffer()
@@ -64,7 +68,7 @@ public final class Conv1D {
 
     /// `x (B, T, C_in)` -> `output (B, T, C_out)`.
     public func forward(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool = true) {
-        forwardPacked(x, layout: layout)
+        forwardPacked(x, layout: layout, training: training)
         let (B, T, O) = (layout.batch, layout.time, outChannels)
         // Scatter into (B, T, C_out) with bias; zeros at padding.
         output.resize(B * T * O)
@@ -97,20 +101,14 @@ public final class Conv1D {
 
     /// The convolution without bias over the valid rows: `x (B, T, C_in)` -> ``packed`` `(N, C_out)`,
     /// sequence b's row t at `rowStart[b] + t`. Keeps the im2col matrix for ``backwardPacked()``.
-    func forwardPacked(_ x: UnsafePointer<Float>, layout: SequenceLayout) {
+    func forwardPacked(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool) {
         self.layout = layout
         let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
         let half = K / 2, width = K * C
         rowStart = [Int](repeating: 0, count: B)
         var n = 0
         for b in 0..<B { rowStart[b] = n; n += layout.lengths[b] }
-        // Weight (C_out, C_in, K) -> (C_out, K, C_in).
-        wPerm.resize(O * width)
-        let wp = wPerm.pointer, w = weight.value
-        for o in 0..<O {
-            let src = w + o * width, dst = wp + o * width
-            for k in 0..<K { let d = dst + k * C; for c in 0..<C { d[c] = src[c * K + k] } }
-        }
+        permuteWeight(training: training)
         // im2col over valid rows.
         cols.resize(n * width)
         let cp = cols.pointer
@@ -134,7 +132,32 @@ public final class Conv1D {
                   b: wPerm.pointer, ldb: width, c: packed.pointer, ldc: O)
     }
 
-    /// From the output gradient in ``packed`` `(N, C_out)` (valid rows, as ``forwardPacked(_:layout:)``
+    /// Weight (C_out, C_in, K) -> ``wPerm`` (C_out, K, C_in). Inference skips it while
+    /// `weight.version` is unchanged since the last inference permutation: reading and writing the
+    /// 2 MB of weights took about 15 % of a one-clip prediction.
+    private func permuteWeight(training: Bool) {
+        let (C, K, O) = (inChannels, kernel, outChannels)
+        let count = O * K * C, w = weight.value
+        if !training, let v = wPermVersion, v == weight.version, wPerm.count == count { return }
+        wPerm.resize(count)
+        let wp = wPerm.pointer
+        if K == 3 {
+            // The paper's kernel: one pass reading each weight row contiguously (the compiler
+            // vectorises this stride-3 de-interleave; the general loop below it does not).
+            for o in 0..<O {
+                let src = w + o * 3 * C, d0 = wp + o * 3 * C, d1 = d0 + C, d2 = d1 + C
+                for c in 0..<C { d0[c] = src[3 * c]; d1[c] = src[3 * c + 1]; d2[c] = src[3 * c + 2] }
+            }
+        } else {
+            for o in 0..<O {
+                let src = w + o * K * C, dst = wp + o * K * C
+                for k in 0..<K { let d = dst + k * C; for c in 0..<C { d[c] = src[c * K + k] } }
+            }
+        }
+        wPermVersion = training ? nil : weight.version
+    }
+
+    /// From the output gradient in ``packed`` `(N, C_out)` (valid rows, as ``forwardPacked(_:layout:training:)``
     /// laid them out): accumulates `weight.grad` and writes `inputGrad (B, T, C_in)` (when
     /// ``computesInputGrad``). The bias gradient (column sums) is the caller's.
     func backwardPacked() {

@@ -29,7 +29,7 @@ public final class ConvReLUPool {
     /// `x (B, T, C_in)` -> `output (B, T', C_out)`.
     public func forward(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool = true) {
         self.layout = layout
-        conv.forwardPacked(x, layout: layout)
+        conv.forwardPacked(x, layout: layout, training: training)
         let out = MaxPool1D.pooledLayout(layout)
         outputLayout = out
         let (B, T2, O) = (layout.batch, out.time, conv.outChannels)

@@ -64,6 +64,40 @@ final class FusedLayerTests: XCTestCase {
                       backward: { r in block.conv.parameters.forEach { $0.zeroGrad() }; block.backward(r) })
     }
 
+    func testInferenceSeesWeightsChangedThroughThePointer() {
+        // Inference reuses the permuted weight while the weights' version is unchanged; a training
+        // forward always permutes.
+        var rng = SeededRandom(seed: 24)
+        let layout = SequenceLayout(time: 6, lengths: [6, 3])
+        let conv = Conv1D(name: "c", inChannels: 3, outChannels: 5, rng: &rng)
+        let x = randomBuffer(layout.rows * 3, &rng)
+        zeroPad(x, layout, 3)
+        conv.forward(x.pointer, layout: layout, training: false)
+        let first = conv.output.array
+        conv.forward(x.pointer, layout: layout, training: false)
+        XCTAssertEqual(conv.output.array, first)
+        let w7 = conv.weight.value[7]
+        conv.weight.value[7] = w7 + 0.5                   // written directly, as a gradient check does
+        conv.forward(x.pointer, layout: layout, training: true)
+        let changed = conv.output.array
+        XCTAssertNotEqual(changed, first)
+        conv.weight.value[7] = w7
+        conv.weight.markChanged()
+        conv.forward(x.pointer, layout: layout, training: false)
+        XCTAssertEqual(conv.output.array, first)
+        conv.weight.value[7] = w7 + 0.5
+        conv.weight.markChanged()
+        conv.forward(x.pointer, layout: layout, training: false)
+        XCTAssertEqual(conv.output.array, changed)
+        // The optimiser and the weight average mark their writes.
+        let v0 = conv.weight.version
+        Adam(parameters: conv.parameters).update()
+        XCTAssertNotEqual(conv.weight.version, v0)
+        let v1 = conv.weight.version
+        WeightAverage(parameters: conv.parameters, decay: 0.9).swap()
+        XCTAssertNotEqual(conv.weight.version, v1)
+    }
+
     /// Runs an 8-wide function over `xs` (padding the last group).
     func apply(_ f: (SIMD8<Float>) -> SIMD8<Float>, _ xs: [Float]) -> [Float] {
         var out: [Float] = []
