@@ -178,20 +178,24 @@ public final class Conv1D {
         dCols.resize(n * width)
         BLAS.gemm(m: n, n: width, k: O, a: packed.pointer, lda: O,
                   b: wPerm.pointer, ldb: width, c: dCols.pointer, ldc: width)
-        // col2im: dx[b, t + k - half] += dCols[row, k]
-        inputGrad.resizeZeroed(B * T * C)
+        // col2im as a gather: dx[b, u] = sum over k of dCols[row of t = u + half - k, k], summed in
+        // increasing t (the order of a scatter over t) and written once, without zeroing dx first.
+        inputGrad.resize(B * T * C)
         let dx = inputGrad.pointer, dc = dCols.pointer
         for b in 0..<B {
             let len = layout.lengths[b]
-            for t in 0..<len {
-                let row = dc + (rowStart[b] + t) * width
-                for k in 0..<K {
-                    let src = t + k - half
-                    guard src >= 0 && src < len else { continue }
-                    let dst = dx + (b * T + src) * C, g = row + k * C
-                    for c in 0..<C { dst[c] += g[c] }
+            for u in 0..<len {
+                let dst = dx + (b * T + u) * C
+                var first = true
+                for k in stride(from: K - 1, through: 0, by: -1) {
+                    let t = u + half - k
+                    guard t >= 0 && t < len else { continue }
+                    let g = dc + (rowStart[b] + t) * width + k * C
+                    if first { dst.update(from: g, count: C); first = false } else { for c in 0..<C { dst[c] += g[c] } }
                 }
+                if first { dst.update(repeating: 0, count: C) }
             }
         }
+        zeroPadding(dx, layout, channels: C)
     }
 }
