@@ -23,8 +23,8 @@ public final class STACNN {
     public let layerSum: LayerWeightedSum?
     /// LFE convolutions.
     public let convs: [Conv1D]
-    private let relus: [ReLU]
-    private let pools: [MaxPool1D]
+    /// LFE blocks: each convolution with its ReLU and max-pooling, fused (``ConvReLUPool``).
+    private let blocks: [ConvReLUPool]
     private let lfeDropout: Dropout
     /// CFE (nil when ablated).
     public let cfe: BiLSTM?
@@ -58,18 +58,16 @@ public final class STACNN {
             LayerWeightedSum(name: "layer_sum", offset: $0.offset, layers: $0.layers, width: $0.width,
                              inChannels: config.inputChannels, computesInputGrad: false)
         }
-        var convs: [Conv1D] = [], pools: [MaxPool1D] = []
+        var convs: [Conv1D] = []
         var cin = config.lfeInputChannels
         for (i, c) in config.convChannels.enumerated() {
             var rng = SeededRandom.derived(seed: seed, stream: UInt64(i))
             convs.append(Conv1D(name: "lfe.\(i)", inChannels: cin, outChannels: c, kernel: config.kernelSize,
                                 computesInputGrad: i > 0 || config.layerSum != nil, rng: &rng))
-            pools.append(MaxPool1D(channels: c))
             cin = c
         }
         self.convs = convs
-        self.pools = pools
-        relus = convs.map { _ in ReLU() }
+        blocks = convs.map { ConvReLUPool(conv: $0) }
         lfeDropout = Dropout(p: config.dropout, seed: dropoutSeed(seed, 100))
         if config.useCFE {
             var rng = SeededRandom.derived(seed: seed, stream: 10)
@@ -116,12 +114,10 @@ public final class STACNN {
             layerSum.forward(x, rows: layout.rows, training: training)
             cur = UnsafePointer(layerSum.output.pointer)
         }
-        for i in convs.indices {
-            convs[i].forward(cur, layout: lay, training: training)
-            relus[i].forward(convs[i].output.pointer, count: lay.rows * convs[i].outChannels)
-            pools[i].forward(relus[i].output.pointer, layout: lay, training: training)
-            lay = pools[i].outputLayout
-            cur = UnsafePointer(pools[i].output.pointer)
+        for block in blocks {
+            block.forward(cur, layout: lay, training: training)
+            lay = block.outputLayout
+            cur = UnsafePointer(block.output.pointer)
         }
         seqLayout = lay
         lfeDropout.forward(cur, count: lay.rows * config.lfeChannels, training: training)
@@ -172,11 +168,9 @@ public final class STACNN {
         if let cfe { cfe.backward(d); d = UnsafePointer(cfe.inputGrad.pointer) }
         lfeDropout.backward(d)
         d = UnsafePointer(lfeDropout.inputGrad.pointer)
-        for i in convs.indices.reversed() {
-            pools[i].backward(d)
-            relus[i].backward(pools[i].inputGrad.pointer)
-            convs[i].backward(relus[i].inputGrad.pointer)
-            d = UnsafePointer(convs[i].inputGrad.pointer)
+        for block in blocks.reversed() {
+            block.backward(d)
+            d = UnsafePointer(block.inputGrad.pointer)
         }
         layerSum?.backward(d)
     }

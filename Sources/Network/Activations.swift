@@ -4,12 +4,6 @@ import Glibc
 import Foundation
 #endif
 
-/// Logistic sigmoid.
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
-
-/// Hyperbolic tangent.
-@inline(__always) func tanhF(_ x: Float) -> Float { tanhf(x) }
-
 /// Natural exponential.
 @inline(__always) func expF(_ x: Float) -> Float { expf(x) }
 

@@ -51,20 +51,46 @@ public final class Adam {
     }
 
     /// Applies one update from the current gradients.
+    ///
+    /// One pass per parameter tensor, 8 elements at a time (`SIMD8`), then a scalar tail; every lane
+    /// does the scalar formula's operations in the same order, so the result does not depend on the
+    /// split (the loop over four possibly aliasing pointers was not vectorised by the compiler).
     public func update() {
         step += 1
         let bc1 = 1 - pow(beta1, Float(step)), bc2 = 1 - pow(beta2, Float(step))
         let stepSize = learningRate / bc1, bc2Sqrt = bc2.squareRoot()
+        let (c1, c2) = (1 - beta1, 1 - beta2)
         for (n, p) in parameters.enumerated() {
             let mm = m[n].pointer, vv = v[n].pointer, w = p.value, g = p.grad
             let wd = decays[n] ? weightDecay : 0
             let step = learningRateScale[n] == 1 ? stepSize : learningRate * learningRateScale[n] / bc1
-            for i in 0..<p.count {
-                let gi = g[i] + wd * w[i]
-                mm[i] = beta1 * mm[i] + (1 - beta1) * gi
-                vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi
-                w[i] -= step * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
+            // m (count), v (count), w (count), g (count) as raw memory for unaligned 8-wide access.
+            let rm = UnsafeMutableRawPointer(mm), rv = UnsafeMutableRawPointer(vv)
+            let rw = UnsafeMutableRawPointer(w), rg = UnsafeRawPointer(g)
+            let (b1, b2, c18, c28) = (SIMD8<Float>(repeating: beta1), SIMD8<Float>(repeating: beta2),
+                                      SIMD8<Float>(repeating: c1), SIMD8<Float>(repeating: c2))
+            let (wd8, st8) = (SIMD8<Float>(repeating: wd), SIMD8<Float>(repeating: step))
+            let (bc8, eps8) = (SIMD8<Float>(repeating: bc2Sqrt), SIMD8<Float>(repeating: epsilon))
+            var i = 0
+            while i + 8 <= p.count {
+                let o = 4 * i
+                let wi = rw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                let gi = rg.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + wd8 * wi
+                let mi = b1 * rm.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + c18 * gi
+                let vi = b2 * rv.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + c28 * gi * gi
+                rm.storeBytes(of: mi, toByteOffset: o, as: SIMD8<Float>.self)
+                rv.storeBytes(of: vi, toByteOffset: o, as: SIMD8<Float>.self)
+                rw.storeBytes(of: wi - st8 * mi / (vi.squareRoot() / bc8 + eps8), toByteOffset: o, as: SIMD8<Float>.self)
+                i += 8
             }
+            while i < p.count {
+                let gi = g[i] + wd * w[i]
+                mm[i] = beta1 * mm[i] + c1 * gi
+                vv[i] = beta2 * vv[i] + c2 * gi * gi
+                w[i] -= step * mm[i] / (vv[i].squareRoot() / bc2Sqrt + epsilon)
+                i += 1
+            }
+            p.markChanged()
         }
     }
 

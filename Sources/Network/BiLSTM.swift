@@ -111,18 +111,31 @@ public final class BiLSTM {
                         (prevC[d].pointer + row * H).update(from: c, count: H)
                     }
                     let out = output.pointer + row * 2 * H + d * H
-                    for j in 0..<H {
-                        let i = sigmoid(a[j] + r[j] + bi[j] + bh[j])
-                        let f = sigmoid(a[H + j] + r[H + j] + bi[H + j] + bh[H + j])
-                        let gg = tanhF(a[2 * H + j] + r[2 * H + j] + bi[2 * H + j] + bh[2 * H + j])
-                        let o = sigmoid(a[3 * H + j] + r[3 * H + j] + bi[3 * H + j] + bh[3 * H + j])
-                        let cn = f * c[j] + i * gg
-                        let tc = tanhF(cn)
-                        a[j] = i; a[H + j] = f; a[2 * H + j] = gg; a[3 * H + j] = o
-                        c[j] = cn
-                        h[j] = o * tc
-                        out[j] = h[j]
-                        if training { tcache[row * H + j] = tc }
+                    let tc = training ? tcache + row * H : nil
+                    // Units j0 ..< j0 + 8 at once; a last partial group goes through lanes padded with 0.
+                    for j0 in stride(from: 0, to: H, by: 8) {
+                        let w = min(8, H - j0)
+                        func ld(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
+                            if w == 8 { return VectorMath.load(p, k) }
+                            var v = SIMD8<Float>(repeating: 0)
+                            for l in 0..<w { v[l] = p[k + l] }
+                            return v
+                        }
+                        func st(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ k: Int) {
+                            if w == 8 { VectorMath.store(v, p, k); return }
+                            for l in 0..<w { p[k + l] = v[l] }
+                        }
+                        func pre(_ k: Int) -> SIMD8<Float> { ld(a, k) + ld(r, k) + ld(bi, k) + ld(bh, k) }
+                        let i = VectorMath.sigmoid(pre(j0))
+                        let f = VectorMath.sigmoid(pre(H + j0))
+                        let gg = VectorMath.tanh(pre(2 * H + j0))
+                        let o = VectorMath.sigmoid(pre(3 * H + j0))
+                        let cn = f * ld(c, j0) + i * gg
+                        let tcn = VectorMath.tanh(cn)
+                        let hn = o * tcn
+                        st(i, a, j0); st(f, a, H + j0); st(gg, a, 2 * H + j0); st(o, a, 3 * H + j0)
+                        st(cn, c, j0); st(hn, h, j0); st(hn, out, j0)
+                        if let tc { st(tcn, tc, j0) }
                     }
                 }
             }

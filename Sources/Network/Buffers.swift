@@ -71,10 +71,20 @@ public final class Parameter {
     public let shape: [Int]
     /// Number of elements.
     public let count: Int
-    /// Values, row-major.
+    /// Values, row-major. Code that writes them through this pointer, other than the optimiser
+    /// and this class's methods, must call ``markChanged()`` before the next inference forward:
+    /// layers cache values derived from the weights for inference (``Conv1D``'s permuted kernel)
+    /// and rebuild them when ``version`` moves. (Training forwards never use such caches.)
     public let value: UnsafeMutablePointer<Float>
     /// Gradient of the loss with respect to `value`, accumulated by the layers' `backward`.
     public let grad: UnsafeMutablePointer<Float>
+
+    /// Changes with every write of ``value`` by ``load(_:)``, ``fill(_:)``, ``initUniform(bound:rng:)``,
+    /// `Adam.update()`, `WeightAverage.swap()` and ``markChanged()``.
+    public private(set) var version: UInt64 = 0
+
+    /// Records that ``value`` was written (see ``value``).
+    public func markChanged() { version &+= 1 }
 
     /// A zero-filled parameter.
     public init(name: String, shape: [Int]) {
@@ -102,15 +112,17 @@ public final class Parameter {
     public func load(_ values: [Float]) {
         precondition(values.count == count, "Parameter \(name): \(values.count) values for \(count) elements")
         values.withUnsafeBufferPointer { value.update(from: $0.baseAddress!, count: count) }
+        markChanged()
     }
 
     /// Fills with samples of U(-bound, bound) (PyTorch's `uniform_`).
     public func initUniform(bound: Float, rng: inout SeededRandom) {
         for i in 0..<count { value[i] = rng.uniform(-bound, bound) }
+        markChanged()
     }
 
     /// Fills with a constant.
-    public func fill(_ v: Float) { value.update(repeating: v, count: count) }
+    public func fill(_ v: Float) { value.update(repeating: v, count: count); markChanged() }
 }
 
 /// Batch size, padded length and valid lengths of a batch of sequences in `(B, T, C)` layout.

@@ -30,14 +30,21 @@ public final class Conv1D {
 
     // Forward state.
     private var layout = SequenceLayout(time: 1, lengths: [1])
-    private var rowStart: [Int] = []          // (B) first packed row of sequence b
+    /// First packed row of each sequence `(B)`: the valid rows of sequence b are
+    /// `rowStart[b] ..< rowStart[b] + lengths[b]` of ``packed``.
+    private(set) var rowStart: [Int] = []
     /// im2col of the valid rows `(N, K * C_in)`, N = sum(lengths), column `k * C_in + c` holding
     /// `x[b, t + k - K/2, c]` (zero outside the valid range). Cached for backward.
     private let cols = FloatBuffer()
     /// Weight permuted to `(C_out, K, C_in)` to match the im2col column order.
     private let wPerm = FloatBuffer()
-    /// Packed output / output-gradient rows `(N, C_out)`.
-    private let packed = FloatBuffer()
+    /// `weight.version` that ``wPerm`` was made from by an inference forward; nil after a training
+    /// forward, which always permutes (the optimiser changes the weights every step, and gradient
+    /// checks write the weights directly).
+    private var wPermVersion: UInt64?
+    /// Packed output (without bias) / output-gradient rows `(N, C_out)`; read and written by a fused
+    /// layer on top (``ConvReLUPool``) between ``forwardPacked(_:layout:training:)`` and ``backwardPacked()``.
+    let packed = FloatBuffer()
     /// Gradients of the im2col matrix `(N, K * C_in)` and of the permuted weight `(C_out, K, C_in)`.
     private let dCols = FloatBuffer(), dWPerm = FloatBuffer()
 
@@ -61,19 +68,47 @@ public final class Conv1D {
 
     /// `x (B, T, C_in)` -> `output (B, T, C_out)`.
     public func forward(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool = true) {
+        forwardPacked(x, layout: layout, training: training)
+        let (B, T, O) = (layout.batch, layout.time, outChannels)
+        // Scatter into (B, T, C_out) with bias; zeros at padding.
+        output.resize(B * T * O)
+        let y = output.pointer, pk = packed.pointer, bv = bias.value
+        for b in 0..<B {
+            let len = layout.lengths[b]
+            for t in 0..<len {
+                let dst = y + (b * T + t) * O, src = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o] + bv[o] }
+            }
+        }
+        zeroPadding(output.pointer, layout, channels: O)
+    }
+
+    /// `dout (B, T, C_out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (B, T, C_in)`.
+    /// Gradients at padded positions of `dout` are ignored (those outputs are constant zero).
+    public func backward(_ dout: UnsafePointer<Float>) {
+        let (B, T, O) = (layout.batch, layout.time, outChannels)
+        // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
+        packed.resize(layout.validRows * O)
+        let pk = packed.pointer, bg = bias.grad
+        for b in 0..<B {
+            for t in 0..<layout.lengths[b] {
+                let src = dout + (b * T + t) * O, dst = pk + (rowStart[b] + t) * O
+                for o in 0..<O { dst[o] = src[o]; bg[o] += src[o] }
+            }
+        }
+        backwardPacked()
+    }
+
+    /// The convolution without bias over the valid rows: `x (B, T, C_in)` -> ``packed`` `(N, C_out)`,
+    /// sequence b's row t at `rowStart[b] + t`. Keeps the im2col matrix for ``backwardPacked()``.
+    func forwardPacked(_ x: UnsafePointer<Float>, layout: SequenceLayout, training: Bool) {
         self.layout = layout
         let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
         let half = K / 2, width = K * C
         rowStart = [Int](repeating: 0, count: B)
         var n = 0
         for b in 0..<B { rowStart[b] = n; n += layout.lengths[b] }
-        // Weight (C_out, C_in, K) -> (C_out, K, C_in).
-        wPerm.resize(O * width)
-        let wp = wPerm.pointer, w = weight.value
-        for o in 0..<O {
-            let src = w + o * width, dst = wp + o * width
-            for k in 0..<K { let d = dst + k * C; for c in 0..<C { d[c] = src[c * K + k] } }
-        }
+        permuteWeight(training: training)
         // im2col over valid rows.
         cols.resize(n * width)
         let cp = cols.pointer
@@ -95,34 +130,40 @@ public final class Conv1D {
         packed.resize(n * O)
         BLAS.gemm(transB: true, m: n, n: O, k: width, a: cols.pointer, lda: width,
                   b: wPerm.pointer, ldb: width, c: packed.pointer, ldc: O)
-        // Scatter into (B, T, C_out) with bias; zeros at padding.
-        output.resize(B * T * O)
-        let y = output.pointer, pk = packed.pointer, bv = bias.value
-        for b in 0..<B {
-            let len = layout.lengths[b]
-            for t in 0..<len {
-                let dst = y + (b * T + t) * O, src = pk + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o] + bv[o] }
-            }
-        }
-        zeroPadding(output.pointer, layout, channels: O)
     }
 
-    /// `dout (B, T, C_out)` -> accumulates `weight.grad`, `bias.grad`; writes `inputGrad (B, T, C_in)`.
-    /// Gradients at padded positions of `dout` are ignored (those outputs are constant zero).
-    public func backward(_ dout: UnsafePointer<Float>) {
+    /// Weight (C_out, C_in, K) -> ``wPerm`` (C_out, K, C_in). Inference skips it while
+    /// `weight.version` is unchanged since the last inference permutation: reading and writing the
+    /// 2 MB of weights took about 15 % of a one-clip prediction.
+    private func permuteWeight(training: Bool) {
+        let (C, K, O) = (inChannels, kernel, outChannels)
+        let count = O * K * C, w = weight.value
+        if !training, let v = wPermVersion, v == weight.version, wPerm.count == count { return }
+        wPerm.resize(count)
+        let wp = wPerm.pointer
+        if K == 3 {
+            // The paper's kernel: one pass reading each weight row contiguously (the compiler
+            // vectorises this stride-3 de-interleave; the general loop below it does not).
+            for o in 0..<O {
+                let src = w + o * 3 * C, d0 = wp + o * 3 * C, d1 = d0 + C, d2 = d1 + C
+                for c in 0..<C { d0[c] = src[3 * c]; d1[c] = src[3 * c + 1]; d2[c] = src[3 * c + 2] }
+            }
+        } else {
+            for o in 0..<O {
+                let src = w + o * K * C, dst = wp + o * K * C
+                for k in 0..<K { let d = dst + k * C; for c in 0..<C { d[c] = src[c * K + k] } }
+            }
+        }
+        wPermVersion = training ? nil : weight.version
+    }
+
+    /// From the output gradient in ``packed`` `(N, C_out)` (valid rows, as ``forwardPacked(_:layout:training:)``
+    /// laid them out): accumulates `weight.grad` and writes `inputGrad (B, T, C_in)` (when
+    /// ``computesInputGrad``). The bias gradient (column sums) is the caller's.
+    func backwardPacked() {
         let (B, T, C, K, O) = (layout.batch, layout.time, inChannels, kernel, outChannels)
         let half = K / 2, width = K * C
         let n = layout.validRows
-        // Pack dout's valid rows: dPacked (N, C_out); bias grad = column sums.
-        packed.resize(n * O)
-        let pk = packed.pointer, bg = bias.grad
-        for b in 0..<B {
-            for t in 0..<layout.lengths[b] {
-                let src = dout + (b * T + t) * O, dst = pk + (rowStart[b] + t) * O
-                for o in 0..<O { dst[o] = src[o]; bg[o] += src[o] }
-            }
-        }
         // dWPerm (C_out, K*C_in) = dPacked^T (C_out, N) @ cols (N, K*C_in)
         dWPerm.resize(O * width)
         BLAS.gemm(transA: true, m: O, n: width, k: n, a: packed.pointer, lda: O,
@@ -137,20 +178,24 @@ public final class Conv1D {
         dCols.resize(n * width)
         BLAS.gemm(m: n, n: width, k: O, a: packed.pointer, lda: O,
                   b: wPerm.pointer, ldb: width, c: dCols.pointer, ldc: width)
-        // col2im: dx[b, t + k - half] += dCols[row, k]
-        inputGrad.resizeZeroed(B * T * C)
+        // col2im as a gather: dx[b, u] = sum over k of dCols[row of t = u + half - k, k], summed in
+        // increasing t (the order of a scatter over t) and written once, without zeroing dx first.
+        inputGrad.resize(B * T * C)
         let dx = inputGrad.pointer, dc = dCols.pointer
         for b in 0..<B {
             let len = layout.lengths[b]
-            for t in 0..<len {
-                let row = dc + (rowStart[b] + t) * width
-                for k in 0..<K {
-                    let src = t + k - half
-                    guard src >= 0 && src < len else { continue }
-                    let dst = dx + (b * T + src) * C, g = row + k * C
-                    for c in 0..<C { dst[c] += g[c] }
+            for u in 0..<len {
+                let dst = dx + (b * T + u) * C
+                var first = true
+                for k in stride(from: K - 1, through: 0, by: -1) {
+                    let t = u + half - k
+                    guard t >= 0 && t < len else { continue }
+                    let g = dc + (rowStart[b] + t) * width + k * C
+                    if first { dst.update(from: g, count: C); first = false } else { for c in 0..<C { dst[c] += g[c] } }
                 }
+                if first { dst.update(repeating: 0, count: C) }
             }
         }
+        zeroPadding(dx, layout, channels: C)
     }
 }

@@ -49,6 +49,7 @@ public final class WeightAverage {
         for (n, p) in parameters.enumerated() {
             let s = shadow[n].pointer, w = p.value
             for i in 0..<p.count { let t = w[i]; w[i] = s[i]; s[i] = t }
+            p.markChanged()
         }
     }
 
