@@ -108,12 +108,20 @@ public final class ClipFeaturizer {
                 let dst = o.baseAddress! + row * t
                 let rows = config.channels(of: block)
                 if block == .encoder {
+                    // Transposed in tiles of 16 frames: 16 source rows are read across, each output row
+                    // is written 16 values at a time (not one value per cache line).
+                    let source = (0..<t).map { i in                            // (t) first value of frame i's row
+                        d * (handmade == nil ? i : min(t2 - 1, Int((Double(i) * secondsPerFrame * framesPerSecond).rounded())))
+                    }
                     states.data.withUnsafeBufferPointer { s in
-                        for i in 0..<t {
-                            let j = handmade == nil ? i
-                                : min(t2 - 1, Int((Double(i) * secondsPerFrame * framesPerSecond).rounded()))
-                            let src = s.baseAddress! + j * d
-                            for c in 0..<d { dst[c * t + i] = src[c] }
+                        var i0 = 0
+                        while i0 < t {
+                            let i1 = min(t, i0 + 16)
+                            for c in 0..<d {
+                                let row = dst + c * t
+                                for i in i0..<i1 { row[i] = s[source[i] + c] }
+                            }
+                            i0 = i1
                         }
                     }
                 } else {
@@ -138,6 +146,9 @@ public final class ClipFeaturizer {
         }
         // Pieces of a whole number of encoder frames (320 samples each), at most 30 s.
         let piece = (encoder.maximumSamples / 320) * 320
+        if x16.count <= piece {                            // one piece (most clips): no copies
+            return Self.select(try encoder.hiddenStates(samples16k: x16, workspace: workspace), e.layer)
+        }
         var frames: [Float] = []
         var total = 0
         var start = 0
@@ -198,11 +209,19 @@ public final class ClipFeaturizer {
         case .last: return states[states.count - 1]
         case .index(let i): return states[min(i, states.count - 1)]
         case .mean:
-            var sum = states[0]
+            // ((s0 + s1) + ...) / L element by element, in one new buffer.
+            guard let first = states.first, !first.data.isEmpty else { return states.first ?? Tensor(shape: [0, 0]) }
+            let n = first.data.count
             let w = 1 / Float(states.count)
-            for s in states.dropFirst() { for k in 0..<sum.data.count { sum.data[k] += s.data[k] } }
-            for k in 0..<sum.data.count { sum.data[k] *= w }
-            return sum
+            let mean = [Float](unsafeUninitializedCapacity: n) { sum, count in
+                first.data.withUnsafeBufferPointer { sum.baseAddress!.initialize(from: $0.baseAddress!, count: n) }
+                for s in states.dropFirst() {
+                    s.data.withUnsafeBufferPointer { x in for k in 0..<Swift.min(n, x.count) { sum[k] += x[k] } }
+                }
+                for k in 0..<n { sum[k] *= w }
+                count = n
+            }
+            return Tensor(shape: first.shape, data: mean)
         }
     }
 }

@@ -2,40 +2,44 @@ import Foundation
 
 /// Vectorised GELU and exp for the encoder's element-wise steps (8 floats at a time, no branches, no
 /// libm calls). libm's `erff` and `expf` took about 10 % of the encoder's time, one call per element.
+///
+/// Polynomials are evaluated with fused multiply-adds (`addingProduct`, one rounding per step).
 enum FastMath {
-    /// `erf(x)` for 8 values: Abramowitz & Stegun 7.1.28, `1 - 1 / (1 + a1 x + ... + a6 x^6)^16` for
-    /// `x >= 0` (absolute error <= 3e-7 in exact arithmetic, under 1e-6 in float32), odd symmetry for `x < 0`.
+    /// Exact-form GELU of 8 values, `x (1 + erf(x / sqrt 2)) / 2`, with erf from Abramowitz & Stegun
+    /// 7.1.28: `erf(a) = 1 - 1 / p(a)` for `a >= 0`, `p(a) = (1 + a1 a + ... + a6 a^6)^16` (absolute
+    /// error <= 3e-7 in exact arithmetic), odd symmetry for `a < 0`. With `a = |x| / sqrt 2` and
+    /// `h = x / (2 p(a))` that is `x - h` for `x >= 0` and `h` for `x < 0`: one division, no
+    /// `1 - 1/p` cancellation. Absolute error <= 5e-7 max(1, |x|) (tested); `p` overflowing to
+    /// infinity (|x| > ~14) gives `h = 0`, i.e. `x` or 0.
     @inline(__always)
-    static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let a = x.replacing(with: -x, where: x .< 0)              // |x|
+    static func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff
+        let a = unsafeBitCast(bits, to: SIMD8<Float>.self) * 0.70710678118654752     // |x| / sqrt 2
         var p = SIMD8<Float>(repeating: 0.0000430638)
-        p = p * a + 0.0002765672
-        p = p * a + 0.0001520143
-        p = p * a + 0.0092705272
-        p = p * a + 0.0422820123
-        p = p * a + 0.0705230784
-        p = p * a + 1
-        p = p * p; p = p * p; p = p * p; p = p * p              // ^16 (overflow to inf gives erf = 1)
-        let e = 1 - 1 / p
-        return e.replacing(with: -e, where: x .< 0)
+        p = SIMD8(repeating: 0.0002765672).addingProduct(p, a)
+        p = SIMD8(repeating: 0.0001520143).addingProduct(p, a)
+        p = SIMD8(repeating: 0.0092705272).addingProduct(p, a)
+        p = SIMD8(repeating: 0.0422820123).addingProduct(p, a)
+        p = SIMD8(repeating: 0.0705230784).addingProduct(p, a)
+        p = SIMD8(repeating: 1).addingProduct(p, a)
+        p = p * p; p = p * p; p = p * p; p = p * p              // ^16
+        let h = 0.5 * x / p
+        return (x - h).replacing(with: h, where: x .< 0)
     }
 
-    /// Exact-form GELU in place, `x (1 + erf(x / sqrt 2)) / 2`, with ``erf(_:)``: absolute error
-    /// <= 5e-7 max(1, |x|) (tested).
+    /// ``gelu8(_:)`` in place over `count` contiguous values.
     static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        let s = SIMD8<Float>(repeating: 0.70710678118654752)
         var i = 0
         let raw = UnsafeMutableRawPointer(p)
         while i + 8 <= count {
             let x = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            let y = 0.5 * x * (1 + erf(x * s))
-            raw.storeBytes(of: y, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            raw.storeBytes(of: gelu8(x), toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
             var x = SIMD8<Float>(repeating: 0)
             x[0] = p[i]
-            p[i] = (0.5 * x * (1 + erf(x * s)))[0]
+            p[i] = gelu8(x)[0]
             i += 1
         }
     }
@@ -56,20 +60,23 @@ enum FastMath {
         // r = x - n ln 2, ln 2 split in two for accuracy (Cody-Waite).
         let r = (xc - n * 0.693359375) - n * -2.12194440e-4
         var e = SIMD8<Float>(repeating: 1.0 / 720)
-        e = e * r + 1.0 / 120
-        e = e * r + 1.0 / 24
-        e = e * r + 1.0 / 6
-        e = e * r + 0.5
-        e = e * r + 1
-        e = e * r + 1
+        e = SIMD8(repeating: 1.0 / 120).addingProduct(e, r)
+        e = SIMD8(repeating: 1.0 / 24).addingProduct(e, r)
+        e = SIMD8(repeating: 1.0 / 6).addingProduct(e, r)
+        e = SIMD8(repeating: 0.5).addingProduct(e, r)
+        e = SIMD8(repeating: 1).addingProduct(e, r)
+        e = SIMD8(repeating: 1).addingProduct(e, r)
         let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000    // n as an integer
         let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)      // 2^n
         return (e * scale).replacing(with: 0, where: tiny)
     }
 
-    /// Row-wise softmax in place (`[rows, columns]`), max subtracted first. A row's last `columns % 8`
-    /// values go through one 8-lane step too (padded with -inf, whose exp is 0), not one step each.
-    static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int) {
+    /// The unnormalised half of a row-wise softmax, in place (`[rows, columns]`): `p[r, j] = exp(p[r, j] - max_j p[r, j])`
+    /// and `inverseSums[r] = 1 / sum_j p[r, j]` (after the exp). The caller applies the scale where it
+    /// is cheapest (the encoder: to the `[rows, head width]` product with the values, not to the
+    /// `[rows, rows]` weights). A row's last `columns % 8` values go through one 8-lane step too
+    /// (padded with -inf, whose exp is 0), not one step each.
+    static func expRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, inverseSums: UnsafeMutablePointer<Float>) {
         let raw = UnsafeMutableRawPointer(p)
         let n8 = n & ~7, tail = n - n8
         for r in 0..<rows {
@@ -81,7 +88,7 @@ enum FastMath {
             var j = 0
             while j < n8 {
                 let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self)
-                mv8.replace(with: v, where: v .> mv8)
+                mv8.replace(with: v, where: v .> mv8)     // (the generic pointwiseMax is not inlined: a call per step)
                 j += 8
             }
             let mv = SIMD8<Float>(repeating: mv8.max())
@@ -96,16 +103,24 @@ enum FastMath {
             if tail > 0 {
                 last = exp(last - mv)
                 acc += last
+                for k in 0..<tail { row[n8 + k] = last[k] }
             }
-            let inv = SIMD8<Float>(repeating: 1 / acc.sum())
-            j = 0
-            while j < n8 {
-                let v = raw.loadUnaligned(fromByteOffset: base + 4 * j, as: SIMD8<Float>.self) * inv
-                raw.storeBytes(of: v, toByteOffset: base + 4 * j, as: SIMD8<Float>.self)
+            inverseSums[r] = 1 / acc.sum()
+        }
+    }
+
+    /// `p[r, j] *= scale[r]` for `j` in `0..<columns` of each row of a `[rows, ld]` matrix.
+    static func scaleRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, ld: Int, by scale: UnsafePointer<Float>) {
+        let raw = UnsafeMutableRawPointer(p)
+        for r in 0..<rows {
+            let s = SIMD8<Float>(repeating: scale[r])
+            var j = 0
+            while j + 8 <= n {
+                let v = raw.loadUnaligned(fromByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self) * s
+                raw.storeBytes(of: v, toByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
                 j += 8
             }
-            last *= inv
-            for k in 0..<tail { row[n8 + k] = last[k] }
+            while j < n { p[r * ld + j] *= scale[r]; j += 1 }
         }
     }
 
@@ -118,23 +133,29 @@ enum FastMath {
     /// `p[r, j] = GELU(p[r, j] + bias[j])` for `j` in `from..<to` (the bias and the activation in one pass).
     static func biasGELU(_ p: UnsafeMutablePointer<Float>, rows: Int, from: Int, to: Int, ld: Int,
                          bias: UnsafePointer<Float>) {
-        let s = SIMD8<Float>(repeating: 0.70710678118654752)
         let raw = UnsafeMutableRawPointer(p), rb = UnsafeRawPointer(bias)
         for r in 0..<rows {
             var j = from
             while j + 8 <= to {
                 let x = raw.loadUnaligned(fromByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
                     + rb.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                raw.storeBytes(of: 0.5 * x * (1 + erf(x * s)), toByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
+                raw.storeBytes(of: gelu8(x), toByteOffset: 4 * (r * ld + j), as: SIMD8<Float>.self)
                 j += 8
             }
             while j < to {
                 var x = SIMD8<Float>(repeating: 0)
                 x[0] = p[r * ld + j] + bias[j]
-                p[r * ld + j] = (0.5 * x * (1 + erf(x * s)))[0]
+                p[r * ld + j] = gelu8(x)[0]
                 j += 1
             }
         }
+    }
+
+    /// `dst[r, j] = bias[j]` for `j` in `from..<to` (a bias row repeated, for a product added with beta 1).
+    static func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, from: Int, to: Int, ld: Int,
+                         with bias: UnsafePointer<Float>) {
+        guard to > from else { return }
+        for r in 0..<rows { (dst + r * ld + from).update(from: bias + from, count: to - from) }
     }
 
     /// `dst[r, j] = src[r, j] + bias[j]` for `j` in `from..<to` (`src` may be `dst`).

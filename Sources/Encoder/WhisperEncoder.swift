@@ -263,19 +263,27 @@ public final class WhisperEncoder: Sendable {
             guard h0 < h1 else { return }
             let ln = ws.ln.p + w * t * d   // [t, d] this thread's copy
             FastMath.layerNorm(x, rowsFrom: 0, to: t, columns: d, eps: Self.eps, weight: b.attnLnW, bias: b.attnLnB, into: ln)
-            for part in 0..<3 {            // query, key, value columns of heads h0..<h1
-                let from = part * d + h0 * hd, to = part * d + h1 * hd
-                BLAS.gemm(transB: true, m: t, n: to - from, k: d, a: ln, lda: d, b: b.wQKV + from * d, ldb: d, c: qkv + from, ldc: 3 * d)
-                FastMath.addBias(qkv, qkv, rows: t, from: from, to: to, ld: 3 * d, bias: b.bQKV)
+            // Query, key and value columns of heads h0..<h1: three column ranges, or all 3d columns in one
+            // product when this thread runs every head (one packing of `ln` instead of three). The bias
+            // is written first and the product added to it (beta 1): no zeroing pass, no bias pass.
+            let whole = h1 - h0 == heads
+            for part in 0..<(whole ? 1 : 3) {
+                let from = whole ? 0 : part * d + h0 * hd, to = whole ? 3 * d : part * d + h1 * hd
+                FastMath.fillRows(qkv, rows: t, from: from, to: to, ld: 3 * d, with: b.bQKV)
+                BLAS.gemm(transB: true, m: t, n: to - from, k: d, a: ln, lda: d, b: b.wQKV + from * d, ldb: d,
+                          beta: 1, c: qkv + from, ldc: 3 * d)
             }
             let scores = ws.scores.p + w * t * t   // [t, t] this thread's
+            let inverse = ws.rowScale.p + w * t    // [t] this thread's 1 / (row sums of exp(scores - max))
             for h in h0..<h1 {
                 let q = qkv + h * hd, k = qkv + d + h * hd, v = qkv + 2 * d + h * hd
                 // scores [t, t] = q_h [t, hd] · k_hᵀ / sqrt(hd)
                 BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: t)
-                FastMath.softmaxRows(scores, rows: t, columns: t)
-                // attn[:, h] [t, hd] = scores · v_h
+                // attn[:, h] [t, hd] = softmax(scores) · v_h = (exp(scores - max) · v_h) / row sums:
+                // the division is applied to the t x hd product instead of the t x t weights.
+                FastMath.expRows(scores, rows: t, columns: t, inverseSums: inverse)
                 BLAS.gemm(m: t, n: hd, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: attn + h * hd, ldc: d)
+                FastMath.scaleRows(attn + h * hd, rows: t, columns: hd, ld: d, by: inverse)
             }
         }
         // y = x + b + attn · Woutᵀ
@@ -460,6 +468,7 @@ public final class WhisperWorkspace {
     let ln = Scratch()       // [threads, T', d] LayerNorm output, one copy per thread
     let qkv = Scratch()      // [T', 3d]
     let scores = Scratch()   // [threads, T', T'] one head's attention per thread
+    let rowScale = Scratch() // [threads, T'] one head's inverse softmax sums per thread
     let attn = Scratch()     // [T', d] concatenated heads
     let mlp = Scratch()      // [T', 4d]
 
@@ -478,6 +487,7 @@ public final class WhisperWorkspace {
         ln.reserve(threads * t2 * d)
         qkv.reserve(t2 * 3 * d)
         scores.reserve(threads * t2 * t2)
+        rowScale.reserve(threads * t2)
         attn.reserve(t2 * d)
         mlp.reserve(t2 * 4 * d)
     }

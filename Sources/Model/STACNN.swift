@@ -223,8 +223,13 @@ public final class STACNN {
         guard T > 0 else { throw BatchError.emptyClip(index: 0) }
         input.resize(T * C)
         let dst = input.pointer
-        features.data.withUnsafeBufferPointer { src in
-            for c in 0..<C { for t in 0..<T { dst[t * C + c] = src[c * T + t] } }
+        features.data.withUnsafeBufferPointer { src in      // [C, T] -> (T, C), in tiles of 16 frames
+            var t0 = 0
+            while t0 < T {
+                let t1 = min(T, t0 + 16)
+                for c in 0..<C { for t in t0..<t1 { dst[t * C + c] = src[c * T + t] } }
+                t0 = t1
+            }
         }
         let z = run(input.pointer, layout: SequenceLayout(time: T, lengths: [T]), training: false)
         let K = config.numClasses, beta = 1 / temperature

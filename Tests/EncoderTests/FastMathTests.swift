@@ -33,20 +33,31 @@ final class FastMathTests: XCTestCase {
         XCTAssertEqual(FastMath.exp(SIMD8(repeating: -Float.infinity))[0], 0)
     }
 
+    /// `expRows` then `scaleRows` with its inverse sums is a row-wise softmax; `scaleRows` leaves the
+    /// columns past `columns` alone.
     func testSoftmaxRows() {
         for n in [1, 7, 8, 13, 175] {
             var p = (0..<(3 * n)).map { Float(sin(Double($0) * 1.7) * 20) }
             let copy = p
-            p.withUnsafeMutableBufferPointer { FastMath.softmaxRows($0.baseAddress!, rows: 3, columns: n) }
+            var inverse = [Float](repeating: -1, count: 3)
+            p.withUnsafeMutableBufferPointer { q in
+                inverse.withUnsafeMutableBufferPointer { FastMath.expRows(q.baseAddress!, rows: 3, columns: n, inverseSums: $0.baseAddress!) }
+                inverse.withUnsafeBufferPointer { FastMath.scaleRows(q.baseAddress!, rows: 3, columns: n, ld: n, by: $0.baseAddress!) }
+            }
             for r in 0..<3 {
                 let row = copy[(r * n)..<((r + 1) * n)].map(Double.init)
                 let m = row.max()!
                 let z = row.map { Foundation.exp($0 - m) }.reduce(0, +)
+                XCTAssertEqual(Double(inverse[r]), 1 / z, accuracy: 1e-6 / z)
                 for j in 0..<n {
                     XCTAssertEqual(Double(p[r * n + j]), Foundation.exp(row[j] - m) / z, accuracy: 1e-6)
                 }
             }
         }
+        var m = (0..<30).map(Float.init)                      // [3, 10], scale the first 9 columns
+        let scale: [Float] = [2, 3, 4]
+        m.withUnsafeMutableBufferPointer { FastMath.scaleRows($0.baseAddress!, rows: 3, columns: 9, ld: 10, by: scale) }
+        for r in 0..<3 { for j in 0..<10 { XCTAssertEqual(m[r * 10 + j], Float(r * 10 + j) * (j < 9 ? scale[r] : 1)) } }
     }
 
     /// The column-block passes touch exactly columns `from..<to` of every row (8 at a time and the tail).
@@ -54,8 +65,9 @@ final class FastMathTests: XCTestCase {
         let rows = 3, ld = 37, from = 5, to = 34
         let src = (0..<(rows * ld)).map { Float(sin(Double($0) * 0.37) * 4) }
         let bias = (0..<ld).map { Float(cos(Double($0) * 0.11)) }
-        var g = src, a = src, m = src
+        var g = src, a = src, m = src, f = src
         g.withUnsafeMutableBufferPointer { FastMath.biasGELU($0.baseAddress!, rows: rows, from: from, to: to, ld: ld, bias: bias) }
+        f.withUnsafeMutableBufferPointer { FastMath.fillRows($0.baseAddress!, rows: rows, from: from, to: to, ld: ld, with: bias) }
         src.withUnsafeBufferPointer { s in
             a.withUnsafeMutableBufferPointer { FastMath.addBias($0.baseAddress!, s.baseAddress!, rows: rows, from: from, to: to, ld: ld, bias: bias) }
             m.withUnsafeMutableBufferPointer {
@@ -66,9 +78,10 @@ final class FastMathTests: XCTestCase {
             for j in 0..<ld {
                 let i = r * ld + j, x = Double(src[i])
                 if j < from || j >= to {
-                    XCTAssertEqual(g[i], src[i]); XCTAssertEqual(a[i], src[i]); XCTAssertEqual(m[i], src[i])
+                    XCTAssertEqual(g[i], src[i]); XCTAssertEqual(a[i], src[i]); XCTAssertEqual(m[i], src[i]); XCTAssertEqual(f[i], src[i])
                     continue
                 }
+                XCTAssertEqual(f[i], bias[j])
                 let v = x + Double(bias[j])
                 XCTAssertEqual(Double(g[i]), 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot())), accuracy: 5e-7 * max(1, abs(v)) + 1e-6)
                 XCTAssertEqual(a[i], src[i] + bias[j])
