@@ -272,46 +272,52 @@ public struct SafeTensorsReader: Sendable {
     /// Throws `missingTensor` naming the file when there is no such tensor.
     public func read(_ name: String, into out: UnsafeMutablePointer<Float>) throws {
         guard let e = entries[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
-        let n = e.count
-        guard n > 0 else { return }
-        data.withUnsafeBytes { bytes in
-            let base = UnsafeRawPointer(bytes.baseAddress!) + e.start   // non-nil: the header is at least 8 bytes
-            func fill(_ f: (UnsafeRawPointer) -> Float) { for i in 0..<n { out[i] = f(base + i * e.width) } }
-            switch e.dtype {
-            case "F32":
-                #if _endian(little)
-                UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * n)
-                #else
-                fill { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-                #endif
-            case "F64": fill { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)))) }
-            case "F16":
-                #if arch(x86_64) || arch(arm64)
-                fill { Float(Float16(bitPattern: UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self)))) }
-                #else
-                fill { _ in 0 }
-                #endif
-            case "BF16": fill { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) << 16) }
-            case "I64": fill { Float(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
-            case "I32": fill { Float(Int32(littleEndian: $0.loadUnaligned(as: Int32.self))) }
-            case "I16": fill { Float(Int16(littleEndian: $0.loadUnaligned(as: Int16.self))) }
-            case "I8": fill { Float($0.load(as: Int8.self)) }
-            default: fill { Float($0.load(as: UInt8.self)) }
-            }
-        }
+        data.withUnsafeBytes { Self.convert(e, from: $0, into: out) }
     }
 
     /// Tensor `name` as a new ``Tensor``.
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = entries[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
         let n = e.count
-        var failure: Error?
-        let values = [Float](unsafeUninitializedCapacity: n) { out, count in
-            do { if n > 0 { try read(name, into: out.baseAddress!) } } catch { failure = error }
-            count = failure == nil ? n : 0
+        let values = data.withUnsafeBytes { bytes in
+            [Float](unsafeUninitializedCapacity: n) { out, count in
+                Self.convert(e, from: bytes, into: out.baseAddress)
+                count = n
+            }
         }
-        if let failure { throw failure }
         return Tensor(shape: e.shape, data: values)
+    }
+
+    /// Entry `e`'s elements as Float into `out` (room for ``Entry/count``); the entry was checked
+    /// against `bytes` when the header was parsed. Kept out of line and non-throwing: the loops and the
+    /// copy live in one plain function that every reader calls.
+    @inline(never)
+    private static func convert(_ e: Entry, from bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>?) {
+        let n = e.count
+        guard n > 0, let out, let start = bytes.baseAddress else { return }
+        let base = start + e.start
+        func fill(_ f: (UnsafeRawPointer) -> Float) { for i in 0..<n { out[i] = f(base + i * e.width) } }
+        switch e.dtype {
+        case "F32":
+            #if _endian(little)
+            UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * n)
+            #else
+            fill { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+            #endif
+        case "F64": fill { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)))) }
+        case "F16":
+            #if arch(x86_64) || arch(arm64)
+            fill { Float(Float16(bitPattern: UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self)))) }
+            #else
+            fill { _ in 0 }
+            #endif
+        case "BF16": fill { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) << 16) }
+        case "I64": fill { Float(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
+        case "I32": fill { Float(Int32(littleEndian: $0.loadUnaligned(as: Int32.self))) }
+        case "I16": fill { Float(Int16(littleEndian: $0.loadUnaligned(as: Int16.self))) }
+        case "I8": fill { Float($0.load(as: Int8.self)) }
+        default: fill { Float($0.load(as: UInt8.self)) }
+        }
     }
 
     /// The entries, the metadata and the offset of the data section of a file's bytes.
