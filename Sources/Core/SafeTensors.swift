@@ -224,6 +224,8 @@ public struct SafeTensorsReader: Sendable {
         let width: Int
         /// Elements (the product of the shape).
         public var count: Int { shape.reduce(1, *) }
+        /// The tensor's bytes, as offsets into the file's bytes.
+        public var byteRange: Range<Int> { start..<(start + count * width) }
     }
 
     /// The file's bytes (mapped when read from a file).

@@ -1,5 +1,8 @@
 import Foundation
 import SERCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The shape of a Whisper encoder.
 ///
@@ -117,10 +120,7 @@ public struct WhisperCheckpoint: Sendable {
     /// Maps `url` and tells a CTranslate2 `model.bin` from a safetensors file; throws
     /// ``EncoderError`` naming the file when it is neither or cannot be read.
     static func open(_ url: URL) throws -> Opened {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw EncoderError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
-        }
+        let data = try MappedFile.map(url)
         if CTranslate2Reader.looksLikeModel(data) { return .ctranslate2(data) }
         do { return .safetensors(try SafeTensorsReader(data: data, path: url.path)) } catch {
             throw EncoderError.malformed(path: url.path, reason: "neither a CTranslate2 model.bin nor safetensors (\(error))")
@@ -216,6 +216,47 @@ public struct WhisperCheckpoint: Sendable {
             default: return nil
             }
         default: return nil
+        }
+    }
+}
+
+/// A whole file mapped read-only and private (`mmap`), as `Data` that unmaps it when released.
+///
+/// The pages are the page cache's: reading them costs no copy, and ``release(_:bytes:)`` drops a
+/// range from this process's memory once it has been copied elsewhere (the kernel reads it from the
+/// file again if it is touched again), so a loader that copies tensor by tensor holds one tensor of
+/// the file at a time, not all of it.
+enum MappedFile {
+    /// Maps `url`; throws ``EncoderError/io(path:reason:)`` naming it when it cannot be opened or mapped.
+    static func map(_ url: URL) throws -> Data {
+        func fail(_ what: String) -> EncoderError {
+            EncoderError.io(path: url.path, reason: "cannot read file (\(what): \(String(cString: strerror(errno))))")
+        }
+        let fd = FileNames.withCString(url.path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw fail("open") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw fail("stat") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw EncoderError.io(path: url.path, reason: "cannot read file (not a regular file)")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else { return Data() }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { throw fail("mmap") }
+        return Data(bytesNoCopy: base, count: size, deallocator: .custom { p, n in munmap(p, n) })
+    }
+
+    /// Drops the whole pages inside `bytes` of `data` (made by ``map(_:)``, never written) from this
+    /// process's memory; the bytes stay readable (the file's pages come back on the next touch).
+    static func release(_ data: Data, bytes: Range<Int>) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        data.withUnsafeBytes { raw in
+            guard let start = raw.baseAddress, bytes.lowerBound >= 0, bytes.upperBound <= raw.count else { return }
+            let address = Int(bitPattern: start)
+            let from = (address + bytes.lowerBound + page - 1) / page * page, to = (address + bytes.upperBound) / page * page
+            guard from < to, let p = UnsafeMutableRawPointer(bitPattern: from) else { return }
+            _ = madvise(p, to - from, MADV_DONTNEED)
         }
     }
 }

@@ -112,8 +112,9 @@ public final class WhisperEncoder: Sendable {
     /// CTranslate2 `model.bin` (see ``WhisperCheckpoint``), with the same checks and errors.
     ///
     /// A safetensors file's tensors are converted straight from the mapped file into the encoder's
-    /// store: the weights are in memory once (plus the file's pages while it is mapped), not also as
-    /// a ``WhisperCheckpoint``'s tensors. A `model.bin` goes through a ``WhisperCheckpoint``.
+    /// store, and each tensor's pages of the mapping are dropped once copied: the weights are in
+    /// memory once, not also as a ``WhisperCheckpoint``'s tensors or as the whole file's pages. A
+    /// `model.bin` goes through a ``WhisperCheckpoint``.
     public convenience init(contentsOf url: URL) throws {
         switch try WhisperCheckpoint.open(url) {
         case .ctranslate2:
@@ -125,8 +126,11 @@ public final class WhisperEncoder: Sendable {
             try WhisperCheckpoint.validate(shapes: plan.shapes(in: fileShapes), c, path: url.path)
             let store = try WhisperCheckpoint.encoderError(url.path) {
                 try WeightStore(config: c) { name, out, count in
-                    if let fileName = plan.fileNames[name] {
+                    if let fileName = plan.fileNames[name], let entry = reader.entries[fileName] {
                         try reader.read(fileName, into: out)   // shape checked above: `count` elements
+                        // Copied: its pages of the mapping leave this process's memory now, so the
+                        // file and the store are not both resident at the peak.
+                        MappedFile.release(reader.data, bytes: entry.byteRange)
                         return true
                     }
                     guard name == WhisperCheckpoint.positionsName, plan.synthesizedPositions else { return false }
