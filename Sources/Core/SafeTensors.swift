@@ -85,91 +85,10 @@ public struct SafeTensorsFile: Sendable {
 
     /// Parses bytes already in memory; `path` is used in error messages.
     public init(data: Data, path: String = "<memory>") throws {
-        let (tensors, metadata, headerEnd) = try data.withUnsafeBytes { try Self.parse($0, path: path) }
-        self.init(tensors: tensors, metadata: metadata)
-        // The checksum is stored twice, under two keys, so that a flipped bit in one key's name
-        // (which would make the file look like one written without a checksum) is caught too.
-        let stored = metadata[Self.checksumKey], copy = metadata[Self.checksumCopyKey]
-        if stored != nil || copy != nil {
-            let body = data.count > headerEnd ? data[data.index(data.startIndex, offsetBy: headerEnd)...] : Data()[...]
-            guard let stored, stored == copy,
-                  Self.checksum(metadata: metadata, tensors: tensors, body: body) == stored else {
-                throw SafeTensorsError.damaged(path: path)
-            }
-            self.metadata[Self.checksumKey] = nil                 // verified; written anew on every write
-            self.metadata[Self.checksumCopyKey] = nil
-        }
-    }
-
-    /// The tensors (converted to Float), the metadata and the offset of the data section of a file's bytes.
-    private static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws
-        -> (tensors: [String: Tensor], metadata: [String: String], headerEnd: Int) {
-        guard bytes.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than the 8-byte header length") }
-        var headerLen: UInt64 = 0
-        for i in 0..<8 { headerLen |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        guard headerLen <= UInt64(bytes.count - 8), headerLen < 100_000_000 else {
-            throw SafeTensorsError.malformed(path: path, reason: "header length \(headerLen) exceeds file size \(bytes.count)")
-        }
-        let headerEnd = 8 + Int(headerLen)
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
-            throw SafeTensorsError.malformed(path: path, reason: "header is not JSON")
-        }
-        guard let header = json as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object") }
+        let reader = try SafeTensorsReader(data: data, path: path)
         var tensors: [String: Tensor] = [:]
-        var metadata: [String: String] = [:]
-        let body = bytes.count - headerEnd
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object") }
-                for (k, v) in m { metadata[k] = (v as? String) ?? "\(v)" }
-                continue
-            }
-            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shapeAny = info["shape"] as? [Any], let offs = info["data_offsets"] as? [Any], offs.count == 2
-            else { throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
-            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
-            let o = offs.compactMap { ($0 as? NSNumber)?.intValue }
-            guard shape.count == shapeAny.count, o.count == 2, shape.allSatisfy({ $0 >= 0 }), o[0] >= 0, o[0] <= o[1], o[1] <= body else {
-                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has invalid shape or offsets")
-            }
-            let n = shape.reduce(1, *)
-            let width: Int
-            switch dtype {
-            case "F64", "I64": width = 8
-            case "F32", "I32": width = 4
-            case "F16", "BF16", "I16": width = 2
-            case "I8", "U8", "BOOL": width = 1
-            default: throw SafeTensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype)
-            }
-            guard o[1] - o[0] == n * width else {
-                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has \(o[1] - o[0]) bytes for \(n) elements of \(dtype)")
-            }
-            let start = headerEnd + o[0]
-            let base = UnsafeRawPointer(bytes.baseAddress!) + start     // non-nil: headerEnd >= 8
-            let values = [Float](unsafeUninitializedCapacity: n) { out, count in
-                func fill(_ f: (UnsafeRawPointer) -> Float) { for i in 0..<n { out[i] = f(base + i * width) } }
-                switch dtype {
-                case "F32": fill { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-                case "F64": fill { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)))) }
-                case "F16":
-                    #if arch(x86_64) || arch(arm64)
-                    fill { Float(Float16(bitPattern: UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self)))) }
-                    #else
-                    fill { _ in 0 }
-                    #endif
-                case "BF16": fill { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) << 16) }
-                case "I64": fill { Float(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
-                case "I32": fill { Float(Int32(littleEndian: $0.loadUnaligned(as: Int32.self))) }
-                case "I16": fill { Float(Int16(littleEndian: $0.loadUnaligned(as: Int16.self))) }
-                case "I8": fill { Float($0.load(as: Int8.self)) }
-                default: fill { Float($0.load(as: UInt8.self)) }
-                }
-                count = n
-            }
-            tensors[name] = Tensor(shape: shape, data: values)
-        }
-        return (tensors, metadata, headerEnd)
+        for name in reader.entries.keys { tensors[name] = try reader.tensor(name) }
+        self.init(tensors: tensors, metadata: reader.metadata)
     }
 
     /// Metadata key of the checksum every file written by this project carries: a ``ContentHash``
@@ -180,10 +99,10 @@ public struct SafeTensorsFile: Sendable {
     public static let checksumCopyKey = "ser_checksum_copy"
 
     /// The checksum of a file's contents (see ``checksumKey``).
-    static func checksum(metadata: [String: String], tensors: [String: Tensor], body: some DataProtocol) -> String {
+    static func checksum(metadata: [String: String], shapes: [String: [Int]], body: some DataProtocol) -> String {
         var h = ContentHash()
         for k in metadata.keys.sorted() where k != checksumKey && k != checksumCopyKey { h.update(k); h.update("\u{0}"); h.update(metadata[k]!); h.update("\u{1}") }
-        for name in tensors.keys.sorted() { h.update(name); h.update("\(tensors[name]!.shape)") }
+        for name in shapes.keys.sorted() { h.update(name); h.update("\(shapes[name]!)") }
         h.update(body)
         return h.hex
     }
@@ -208,7 +127,7 @@ public struct SafeTensorsFile: Sendable {
             }
         }
         var metadata = self.metadata
-        let sum = Self.checksum(metadata: metadata, tensors: tensors, body: body)
+        let sum = Self.checksum(metadata: metadata, shapes: tensors.mapValues(\.shape), body: body)
         metadata[Self.checksumKey] = sum
         metadata[Self.checksumCopyKey] = sum
         var header = "{"
@@ -275,6 +194,181 @@ public struct SafeTensorsFile: Sendable {
             _ = FileNames.withCString(temp) { unlink($0) }
             throw SafeTensorsError.io(path: url.path, reason: "cannot write file (\(failure))")
         }
+    }
+}
+
+/// A safetensors file's checked header over its bytes, which stay where they are (a mapped file):
+/// for readers that convert each tensor straight into memory of their own instead of holding the
+/// whole file as ``Tensor`` values. ``SafeTensorsFile`` reads every file through it.
+///
+/// The header is parsed and every entry checked (dtype known, offsets inside the data, byte count
+/// matching the shape) when the reader is made; a file carrying this project's checksum is verified
+/// then too, so a damaged file fails before any tensor is read.
+///
+/// ```swift
+/// let r = try SafeTensorsReader(contentsOf: url)
+/// let n = r.entries["w"]?.count ?? 0
+/// let w = UnsafeMutablePointer<Float>.allocate(capacity: n)
+/// try r.read("w", into: w)          // converted to Float in place, no intermediate array
+/// ```
+public struct SafeTensorsReader: Sendable {
+    /// One tensor's place in the file's bytes.
+    public struct Entry: Sendable, Equatable {
+        /// The safetensors dtype (`F32`, `F16`, `BF16`, ...).
+        public let dtype: String
+        /// The tensor's shape.
+        public let shape: [Int]
+        /// Offset of the first element from the start of the file's bytes.
+        let start: Int
+        /// Bytes per element.
+        let width: Int
+        /// Elements (the product of the shape).
+        public var count: Int { shape.reduce(1, *) }
+        /// The tensor's bytes, as offsets into the file's bytes.
+        public var byteRange: Range<Int> { start..<(start + count * width) }
+    }
+
+    /// The file's bytes (mapped when read from a file).
+    public let data: Data
+    /// The file, for error messages.
+    public let path: String
+    /// Every tensor by name.
+    public let entries: [String: Entry]
+    /// The `__metadata__` strings (the checksum keys removed once verified).
+    public let metadata: [String: String]
+
+    /// Maps a file (read only) and parses its header.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        // Mapped, not read: the file's pages are paged in once while the tensors are converted and
+        // dropped with the mapping, so loading an 80 MB encoder needs ~80 MB more, not 160.
+        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+            throw SafeTensorsError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
+        }
+        try self.init(data: data, path: url.path)
+    }
+
+    /// Parses the header of bytes already in memory; `path` is used in error messages.
+    public init(data: Data, path: String = "<memory>") throws {
+        let (entries, parsed, headerEnd) = try data.withUnsafeBytes { try Self.parse($0, path: path) }
+        self.data = data
+        self.path = path
+        self.entries = entries
+        var metadata = parsed
+        // The checksum is stored twice, under two keys, so that a flipped bit in one key's name
+        // (which would make the file look like one written without a checksum) is caught too.
+        let stored = metadata[SafeTensorsFile.checksumKey], copy = metadata[SafeTensorsFile.checksumCopyKey]
+        if stored != nil || copy != nil {
+            let body = data.count > headerEnd ? data[data.index(data.startIndex, offsetBy: headerEnd)...] : Data()[...]
+            guard let stored, stored == copy,
+                  SafeTensorsFile.checksum(metadata: metadata, shapes: entries.mapValues(\.shape), body: body) == stored else {
+                throw SafeTensorsError.damaged(path: path)
+            }
+            metadata[SafeTensorsFile.checksumKey] = nil           // verified; written anew on every write
+            metadata[SafeTensorsFile.checksumCopyKey] = nil
+        }
+        self.metadata = metadata
+    }
+
+    /// Converts tensor `name` to Float into `out` (``Entry/count`` elements, row-major as stored).
+    /// Throws `missingTensor` naming the file when there is no such tensor.
+    public func read(_ name: String, into out: UnsafeMutablePointer<Float>) throws {
+        guard let e = entries[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        data.withUnsafeBytes { Self.convert(e, from: $0, into: out) }
+    }
+
+    /// Tensor `name` as a new ``Tensor``.
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        let n = e.count
+        let values = data.withUnsafeBytes { bytes in
+            [Float](unsafeUninitializedCapacity: n) { out, count in
+                Self.convert(e, from: bytes, into: out.baseAddress)
+                count = n
+            }
+        }
+        return Tensor(shape: e.shape, data: values)
+    }
+
+    /// Entry `e`'s elements as Float into `out` (room for ``Entry/count``); the entry was checked
+    /// against `bytes` when the header was parsed. Kept out of line and non-throwing: the loops and the
+    /// copy live in one plain function that every reader calls.
+    @inline(never)
+    private static func convert(_ e: Entry, from bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>?) {
+        let n = e.count
+        guard n > 0, let out, let start = bytes.baseAddress else { return }
+        let base = start + e.start
+        func fill(_ f: (UnsafeRawPointer) -> Float) { for i in 0..<n { out[i] = f(base + i * e.width) } }
+        switch e.dtype {
+        case "F32":
+            #if _endian(little)
+            UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * n)
+            #else
+            fill { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+            #endif
+        case "F64": fill { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)))) }
+        case "F16":
+            #if arch(x86_64) || arch(arm64)
+            fill { Float(Float16(bitPattern: UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self)))) }
+            #else
+            fill { _ in 0 }
+            #endif
+        case "BF16": fill { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) << 16) }
+        case "I64": fill { Float(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
+        case "I32": fill { Float(Int32(littleEndian: $0.loadUnaligned(as: Int32.self))) }
+        case "I16": fill { Float(Int16(littleEndian: $0.loadUnaligned(as: Int16.self))) }
+        case "I8": fill { Float($0.load(as: Int8.self)) }
+        default: fill { Float($0.load(as: UInt8.self)) }
+        }
+    }
+
+    /// The entries, the metadata and the offset of the data section of a file's bytes.
+    private static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws
+        -> (entries: [String: Entry], metadata: [String: String], headerEnd: Int) {
+        guard bytes.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than the 8-byte header length") }
+        var headerLen: UInt64 = 0
+        for i in 0..<8 { headerLen |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLen <= UInt64(bytes.count - 8), headerLen < 100_000_000 else {
+            throw SafeTensorsError.malformed(path: path, reason: "header length \(headerLen) exceeds file size \(bytes.count)")
+        }
+        let headerEnd = 8 + Int(headerLen)
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
+            throw SafeTensorsError.malformed(path: path, reason: "header is not JSON")
+        }
+        guard let header = json as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object") }
+        var entries: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        let body = bytes.count - headerEnd
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object") }
+                for (k, v) in m { metadata[k] = (v as? String) ?? "\(v)" }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offs = info["data_offsets"] as? [Any], offs.count == 2
+            else { throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
+            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
+            let o = offs.compactMap { ($0 as? NSNumber)?.intValue }
+            guard shape.count == shapeAny.count, o.count == 2, shape.allSatisfy({ $0 >= 0 }), o[0] >= 0, o[0] <= o[1], o[1] <= body else {
+                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has invalid shape or offsets")
+            }
+            let n = shape.reduce(1, *)
+            let width: Int
+            switch dtype {
+            case "F64", "I64": width = 8
+            case "F32", "I32": width = 4
+            case "F16", "BF16", "I16": width = 2
+            case "I8", "U8", "BOOL": width = 1
+            default: throw SafeTensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype)
+            }
+            guard o[1] - o[0] == n * width else {
+                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' has \(o[1] - o[0]) bytes for \(n) elements of \(dtype)")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, start: headerEnd + o[0], width: width)
+        }
+        return (entries, metadata, headerEnd)
     }
 }
 

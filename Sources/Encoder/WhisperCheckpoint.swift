@@ -1,5 +1,8 @@
 import Foundation
 import SERCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The shape of a Whisper encoder.
 ///
@@ -73,46 +76,62 @@ public struct WhisperCheckpoint: Sendable {
 
     /// Reads a CTranslate2 `model.bin` or a safetensors file (OpenAI or Hugging Face names).
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw EncoderError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
-        }
-        if CTranslate2Reader.looksLikeModel(data) {
+        switch try Self.open(url) {
+        case let .ctranslate2(data):
             let (tensors, config) = try CTranslate2Reader.readEncoder(data, path: url.path)
             try self.init(tensors: tensors, config: config, source: "ctranslate2:\(url.lastPathComponent)", path: url.path)
-            return
+        case let .safetensors(reader):
+            let plan = try SafeTensorsPlan(shapes: reader.entries.mapValues(\.shape), metadata: reader.metadata, path: url.path)
+            var tensors: [String: Tensor] = [:]
+            for (name, fileName) in plan.fileNames { tensors[name] = try Self.encoderError(url.path) { try reader.tensor(fileName) } }
+            try self.init(plan: plan, tensors: tensors, path: url.path)
         }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(data: data, path: url.path) } catch {
-            throw EncoderError.malformed(path: url.path, reason: "neither a CTranslate2 model.bin nor safetensors (\(error))")
-        }
-        try self.init(safetensors: file, path: url.path)
     }
 
     /// Weights from a safetensors file with OpenAI or Hugging Face names. The configuration comes from
     /// the metadata when present, otherwise from the tensor shapes (heads = `nState / 64`, as in every
     /// released Whisper).
     public init(safetensors file: SafeTensorsFile, path: String = "<memory>") throws {
-        var tensors: [String: Tensor] = [:]
-        for (name, t) in file.tensors {
-            guard let openAI = Self.openAIName(name) else { continue }
-            tensors[openAI] = t
+        let plan = try SafeTensorsPlan(shapes: file.tensors.mapValues(\.shape), metadata: file.metadata, path: path)
+        try self.init(plan: plan, tensors: plan.fileNames.compactMapValues { file.tensors[$0] }, path: path)
+    }
+
+    /// A safetensors file's encoder tensors (by OpenAI name) and its plan; the positional embedding is
+    /// made when the file has none.
+    private init(plan: SafeTensorsPlan, tensors: [String: Tensor], path: String) throws {
+        var tensors = tensors
+        if plan.synthesizedPositions {
+            tensors[Self.positionsName] = WhisperEncoder.sinusoids(length: plan.config.nCtx, channels: plan.config.nState)
         }
-        guard let conv1 = tensors["encoder.conv1.weight"], conv1.shape.count == 3 else {
-            throw EncoderError.missingTensor(path: path, name: "encoder.conv1.weight")
+        try self.init(tensors: tensors, config: plan.config, source: plan.source, path: path)
+    }
+
+    /// The name of the positional embedding, which a safetensors file may leave out (it is sinusoidal).
+    static let positionsName = "encoder.positional_embedding"
+
+    /// What a weights file is, told apart by its first bytes.
+    enum Opened {
+        /// A CTranslate2 `model.bin`'s bytes (mapped).
+        case ctranslate2(Data)
+        /// A safetensors file, header parsed and checked, data mapped.
+        case safetensors(SafeTensorsReader)
+    }
+
+    /// Maps `url` and tells a CTranslate2 `model.bin` from a safetensors file; throws
+    /// ``EncoderError`` naming the file when it is neither or cannot be read.
+    static func open(_ url: URL) throws -> Opened {
+        let data = try MappedFile.map(url)
+        if CTranslate2Reader.looksLikeModel(data) { return .ctranslate2(data) }
+        do { return .safetensors(try SafeTensorsReader(data: data, path: url.path)) } catch {
+            throw EncoderError.malformed(path: url.path, reason: "neither a CTranslate2 model.bin nor safetensors (\(error))")
         }
-        var layers = 0
-        while tensors["encoder.blocks.\(layers).attn.query.weight"] != nil { layers += 1 }
-        let nState = conv1.shape[0]
-        func meta(_ key: String) -> Int? { file.metadata[key].flatMap { Int($0) } }
-        let nCtx = tensors["encoder.positional_embedding"]?.shape.first ?? meta("n_ctx") ?? 1500
-        let config = WhisperConfig(nMels: meta("n_mels") ?? conv1.shape[1], nState: meta("n_state") ?? nState,
-                                   nHead: meta("n_head") ?? Swift.max(1, nState / 64),
-                                   nLayer: meta("n_layer") ?? layers, nCtx: nCtx)
-        if tensors["encoder.positional_embedding"] == nil {
-            tensors["encoder.positional_embedding"] = WhisperEncoder.sinusoids(length: config.nCtx, channels: config.nState)
+    }
+
+    /// `body`, with a safetensors read error turned into ``EncoderError/malformed(path:reason:)``.
+    static func encoderError<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SafeTensorsError {
+            throw EncoderError.malformed(path: path, reason: "\(e)")
         }
-        try self.init(tensors: tensors, config: config, source: file.metadata["source"] ?? "safetensors", path: path)
     }
 
     /// Writes the encoder as safetensors (F32, OpenAI names, configuration and source in the metadata).
@@ -146,12 +165,24 @@ public struct WhisperCheckpoint: Sendable {
     }
 
     private static func validate(_ tensors: [String: Tensor], _ c: WhisperConfig, path: String) throws {
+        try validate(shapes: tensors.mapValues(\.shape), c, path: path)
+    }
+
+    /// Checks the configuration and that every tensor the encoder reads is there with its shape (and
+    /// the optional key biases, when present, have theirs); throws naming `path` and the tensor.
+    static func validate(shapes: [String: [Int]], _ c: WhisperConfig, path: String) throws {
         guard c.nMels > 0, c.nState > 0, c.nHead > 0, c.nLayer > 0, c.nCtx > 0, c.nState % c.nHead == 0 else {
             throw EncoderError.malformed(path: path, reason: "invalid configuration (\(c))")
         }
         for (name, shape) in expectedShapes(c).sorted(by: { $0.key < $1.key }) {
-            guard let t = tensors[name] else { throw EncoderError.missingTensor(path: path, name: name) }
-            guard t.shape == shape else { throw EncoderError.badShape(path: path, name: name, expected: shape, found: t.shape) }
+            guard let found = shapes[name] else { throw EncoderError.missingTensor(path: path, name: name) }
+            guard found == shape else { throw EncoderError.badShape(path: path, name: name, expected: shape, found: found) }
+        }
+        for l in 0..<c.nLayer {
+            let name = "encoder.blocks.\(l).attn.key.bias"
+            if let found = shapes[name], found != [c.nState] {
+                throw EncoderError.badShape(path: path, name: name, expected: [c.nState], found: found)
+            }
         }
     }
 
@@ -186,6 +217,95 @@ public struct WhisperCheckpoint: Sendable {
             }
         default: return nil
         }
+    }
+}
+
+/// A whole file mapped read-only and private (`mmap`), as `Data` that unmaps it when released.
+///
+/// The pages are the page cache's: reading them costs no copy, and ``release(_:bytes:)`` drops a
+/// range from this process's memory once it has been copied elsewhere (the kernel reads it from the
+/// file again if it is touched again), so a loader that copies tensor by tensor holds one tensor of
+/// the file at a time, not all of it.
+enum MappedFile {
+    /// Maps `url`; throws ``EncoderError/io(path:reason:)`` naming it when it cannot be opened or mapped.
+    static func map(_ url: URL) throws -> Data {
+        func fail(_ what: String) -> EncoderError {
+            EncoderError.io(path: url.path, reason: "cannot read file (\(what): \(String(cString: strerror(errno))))")
+        }
+        let fd = FileNames.withCString(url.path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw fail("open") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw fail("stat") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw EncoderError.io(path: url.path, reason: "cannot read file (not a regular file)")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else { return Data() }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { throw fail("mmap") }
+        return Data(bytesNoCopy: base, count: size, deallocator: .custom { p, n in munmap(p, n) })
+    }
+
+    /// Drops the whole pages inside `bytes` of `data` (made by ``map(_:)``, never written) from this
+    /// process's memory; the bytes stay readable (the file's pages come back on the next touch).
+    static func release(_ data: Data, bytes: Range<Int>) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        data.withUnsafeBytes { raw in
+            guard let start = raw.baseAddress, bytes.lowerBound >= 0, bytes.upperBound <= raw.count else { return }
+            let address = Int(bitPattern: start)
+            let from = (address + bytes.lowerBound + page - 1) / page * page, to = (address + bytes.upperBound) / page * page
+            guard from < to, let p = UnsafeMutableRawPointer(bitPattern: from) else { return }
+            _ = madvise(p, to - from, MADV_DONTNEED)
+        }
+    }
+}
+
+/// Which tensors of a safetensors file (OpenAI or Hugging Face names) are the encoder's, and its
+/// configuration, worked out from names, shapes and metadata alone, so that the tensors can be read
+/// straight to where they are used (``WhisperEncoder/init(contentsOf:)``) or into a
+/// ``WhisperCheckpoint``. The configuration comes from the metadata when present, otherwise from the
+/// shapes (heads = `nState / 64`, as in every released Whisper).
+struct SafeTensorsPlan {
+    /// The file's name of each encoder tensor, by OpenAI name (decoder tensors left out).
+    var fileNames: [String: String]
+    /// The encoder's shape.
+    var config: WhisperConfig
+    /// The `source` metadata, or `safetensors`.
+    var source: String
+    /// True when the file has no positional embedding: Whisper's sinusoids stand in for it.
+    var synthesizedPositions: Bool
+
+    /// The plan for a file's tensor shapes and metadata; throws when there is no `encoder.conv1.weight` of rank 3.
+    init(shapes fileShapes: [String: [Int]], metadata: [String: String], path: String) throws {
+        var fileNames: [String: String] = [:], shapes: [String: [Int]] = [:]
+        for (name, shape) in fileShapes {
+            guard let openAI = WhisperCheckpoint.openAIName(name) else { continue }
+            fileNames[openAI] = name
+            shapes[openAI] = shape
+        }
+        guard let conv1 = shapes["encoder.conv1.weight"], conv1.count == 3 else {
+            throw EncoderError.missingTensor(path: path, name: "encoder.conv1.weight")
+        }
+        var layers = 0
+        while shapes["encoder.blocks.\(layers).attn.query.weight"] != nil { layers += 1 }
+        let nState = conv1[0]
+        func meta(_ key: String) -> Int? { metadata[key].flatMap { Int($0) } }
+        let positions = shapes[WhisperCheckpoint.positionsName]
+        let nCtx = positions?.first ?? meta("n_ctx") ?? 1500
+        self.fileNames = fileNames
+        config = WhisperConfig(nMels: meta("n_mels") ?? conv1[1], nState: meta("n_state") ?? nState,
+                               nHead: meta("n_head") ?? Swift.max(1, nState / 64),
+                               nLayer: meta("n_layer") ?? layers, nCtx: nCtx)
+        source = metadata["source"] ?? "safetensors"
+        synthesizedPositions = positions == nil
+    }
+
+    /// The encoder tensors' shapes by OpenAI name, the made positional embedding included.
+    func shapes(in fileShapes: [String: [Int]]) -> [String: [Int]] {
+        var out = fileNames.compactMapValues { fileShapes[$0] }
+        if synthesizedPositions { out[WhisperCheckpoint.positionsName] = [config.nCtx, config.nState] }
+        return out
     }
 }
 

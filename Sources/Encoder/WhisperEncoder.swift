@@ -81,36 +81,25 @@ public final class WhisperEncoder: Sendable {
 
     /// An encoder over checked weights. The convolution weights, PyTorch `[out, in, 3]`, are stored
     /// tap-major `[out, 3, in]`, so that im2col copies whole input rows; the query, key and value
-    /// projections are stacked into one `[3d, d]` product.
-    public init(checkpoint: WhisperCheckpoint) {
+    /// projections are stacked into one `[3d, d]` product (see ``WeightStore/slots(_:)``).
+    public convenience init(checkpoint: WhisperCheckpoint) {
         let t = checkpoint.tensors
-        let c = checkpoint.config, d = c.nState
-        func w(_ name: String) -> [Float] { t[name]?.data ?? [] }   // names and shapes were validated by the checkpoint
-        func tapMajor(_ name: String, inputs: Int) -> [Float] {
-            let src = w(name)
-            var out = [Float](repeating: 0, count: d * 3 * inputs)
-            guard src.count == out.count else { return out }
-            for o in 0..<d { for i in 0..<inputs { for j in 0..<3 {
-                out[(o * 3 + j) * inputs + i] = src[(o * inputs + i) * 3 + j]
-            } } }
-            return out
+        // Names and shapes were validated by the checkpoint; a tensor whose data does not fill its
+        // shape is copied as far as it goes.
+        let store = WeightStore(config: checkpoint.config) { name, out, count in
+            guard let data = t[name]?.data else { return false }
+            data.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: Swift.min(count, $0.count)) }
+            if data.count < count { (out + data.count).update(repeating: 0, count: count - data.count) }
+            return true
         }
-        var parts: [[Float]] = [tapMajor("encoder.conv1.weight", inputs: c.nMels), w("encoder.conv1.bias"),
-                                tapMajor("encoder.conv2.weight", inputs: d), w("encoder.conv2.bias"),
-                                w("encoder.positional_embedding"), w("encoder.ln_post.weight"), w("encoder.ln_post.bias")]
-        for l in 0..<c.nLayer {
-            let p = "encoder.blocks.\(l)."
-            let keyBias = t[p + "attn.key.bias"]?.data ?? [Float](repeating: 0, count: d)
-            parts += [w(p + "attn_ln.weight"), w(p + "attn_ln.bias"),
-                      w(p + "attn.query.weight") + w(p + "attn.key.weight") + w(p + "attn.value.weight"),
-                      w(p + "attn.query.bias") + keyBias + w(p + "attn.value.bias"),
-                      w(p + "attn.out.weight"), w(p + "attn.out.bias"), w(p + "mlp_ln.weight"), w(p + "mlp_ln.bias"),
-                      w(p + "mlp.0.weight"), w(p + "mlp.0.bias"), w(p + "mlp.2.weight"), w(p + "mlp.2.bias")]
-        }
-        let store = WeightStore(parts)
+        self.init(store: store, config: checkpoint.config, source: checkpoint.source)
+    }
+
+    /// The encoder over a filled store.
+    private init(store: WeightStore, config c: WhisperConfig, source: String) {
         self.store = store
         config = c
-        source = checkpoint.source
+        self.source = source
         blocks = (0..<c.nLayer).map { l in
             let i = 7 + 12 * l
             return Block(attnLnW: store[i], attnLnB: store[i + 1], wQKV: store[i + 2], bQKV: store[i + 3],
@@ -120,9 +109,39 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// Loads a converted `whisper-*.safetensors`, an OpenAI or Hugging Face safetensors checkpoint, or a
-    /// CTranslate2 `model.bin` (see ``WhisperCheckpoint``).
+    /// CTranslate2 `model.bin` (see ``WhisperCheckpoint``), with the same checks and errors.
+    ///
+    /// A safetensors file's tensors are converted straight from the mapped file into the encoder's
+    /// store, and each tensor's pages of the mapping are dropped once copied: the weights are in
+    /// memory once, not also as a ``WhisperCheckpoint``'s tensors or as the whole file's pages. A
+    /// `model.bin` goes through a ``WhisperCheckpoint``.
     public convenience init(contentsOf url: URL) throws {
-        self.init(checkpoint: try WhisperCheckpoint(contentsOf: url))
+        switch try WhisperCheckpoint.open(url) {
+        case .ctranslate2:
+            self.init(checkpoint: try WhisperCheckpoint(contentsOf: url))
+        case let .safetensors(reader):
+            let fileShapes = reader.entries.mapValues(\.shape)
+            let plan = try SafeTensorsPlan(shapes: fileShapes, metadata: reader.metadata, path: url.path)
+            let c = plan.config
+            try WhisperCheckpoint.validate(shapes: plan.shapes(in: fileShapes), c, path: url.path)
+            let store = try WhisperCheckpoint.encoderError(url.path) {
+                try WeightStore(config: c) { name, out, count in
+                    if let fileName = plan.fileNames[name], let entry = reader.entries[fileName] {
+                        try reader.read(fileName, into: out)   // shape checked above: `count` elements
+                        // Copied: its pages of the mapping leave this process's memory now, so the
+                        // file and the store are not both resident at the peak.
+                        MappedFile.release(reader.data, bytes: entry.byteRange)
+                        return true
+                    }
+                    guard name == WhisperCheckpoint.positionsName, plan.synthesizedPositions else { return false }
+                    Self.sinusoids(length: c.nCtx, channels: c.nState).data.withUnsafeBufferPointer {
+                        out.update(from: $0.baseAddress!, count: Swift.min(count, $0.count))
+                    }
+                    return true
+                }
+            }
+            self.init(store: store, config: c, source: plan.source)
+        }
     }
 
     /// The installed model `name` (`base`, `tiny.en`) from the cache (``EncoderInstaller/weightsPath(_:cache:)``).
@@ -409,25 +428,111 @@ enum EncoderThreads {
 private struct Unchecked<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
 
 /// The encoder's weights: every tensor copied into one 64-byte aligned, immutable allocation.
+///
+/// The layout (``slots(_:)``) is the one description of where each named tensor goes; both loaders
+/// (a ``WhisperCheckpoint`` in memory, a safetensors file read in place) fill the store through it,
+/// writing each element once: the allocation is not zeroed first (only the padding between slots is).
 final class WeightStore: @unchecked Sendable {   // written once in init, read-only after
     private let base: UnsafeMutablePointer<Float>
     private let offsets: [Int]
+    /// Floats in the store, padding included.
+    let count: Int
 
-    /// Copies `parts` one after the other, each starting on a 64-byte boundary.
-    init(_ parts: [[Float]]) {
+    /// One part of a slot, made from a named tensor (OpenAI name).
+    enum Piece: Equatable {
+        /// `count` elements copied as they are.
+        case copy(String, count: Int)
+        /// A convolution weight `[outputs, inputs, 3]` rearranged tap-major, `[outputs, 3, inputs]`.
+        case tapMajor(String, outputs: Int, inputs: Int)
+        /// `count` elements copied when the tensor is there, zeros when it is not (the key bias,
+        /// which Whisper does not have).
+        case copyOrZeros(String, count: Int)
+
+        /// Elements this piece takes.
+        var count: Int {
+            switch self {
+            case let .copy(_, n), let .copyOrZeros(_, n): return n
+            case let .tapMajor(_, o, i): return o * 3 * i
+            }
+        }
+    }
+
+    /// The store's slots in order, each its pieces one after the other: 0 conv1 weight (tap-major),
+    /// 1 conv1 bias, 2 conv2 weight (tap-major), 3 conv2 bias, 4 positional embedding, 5–6 ln_post,
+    /// then per block 12 slots from `7 + 12 l`: attn_ln weight, bias, query|key|value weights `[3d, d]`,
+    /// their biases `[3d]`, out weight, bias, mlp_ln weight, bias, mlp.0 weight, bias, mlp.2 weight, bias.
+    static func slots(_ c: WhisperConfig) -> [[Piece]] {
+        let d = c.nState
+        var s: [[Piece]] = [[.tapMajor("encoder.conv1.weight", outputs: d, inputs: c.nMels)], [.copy("encoder.conv1.bias", count: d)],
+                            [.tapMajor("encoder.conv2.weight", outputs: d, inputs: d)], [.copy("encoder.conv2.bias", count: d)],
+                            [.copy(WhisperCheckpoint.positionsName, count: c.nCtx * d)],
+                            [.copy("encoder.ln_post.weight", count: d)], [.copy("encoder.ln_post.bias", count: d)]]
+        for l in 0..<c.nLayer {
+            let p = "encoder.blocks.\(l)."
+            s += [[.copy(p + "attn_ln.weight", count: d)], [.copy(p + "attn_ln.bias", count: d)],
+                  [.copy(p + "attn.query.weight", count: d * d), .copy(p + "attn.key.weight", count: d * d),
+                   .copy(p + "attn.value.weight", count: d * d)],
+                  [.copy(p + "attn.query.bias", count: d), .copyOrZeros(p + "attn.key.bias", count: d),
+                   .copy(p + "attn.value.bias", count: d)],
+                  [.copy(p + "attn.out.weight", count: d * d)], [.copy(p + "attn.out.bias", count: d)],
+                  [.copy(p + "mlp_ln.weight", count: d)], [.copy(p + "mlp_ln.bias", count: d)],
+                  [.copy(p + "mlp.0.weight", count: 4 * d * d)], [.copy(p + "mlp.0.bias", count: 4 * d)],
+                  [.copy(p + "mlp.2.weight", count: d * 4 * d)], [.copy(p + "mlp.2.bias", count: d)]]
+        }
+        return s
+    }
+
+    /// Fills the store for `config` from `read(name, out, count)`, which writes the `count` elements
+    /// of tensor `name` to `out` and returns true, or returns false when there is no such tensor
+    /// (zeros are written then; the loaders validate names first, so only the key biases are absent).
+    init(config: WhisperConfig, read: (String, UnsafeMutablePointer<Float>, Int) throws -> Bool) rethrows {
+        let slots = Self.slots(config)
         var offsets: [Int] = [], total = 0
-        for p in parts { offsets.append(total); total += (p.count + 15) / 16 * 16 }
+        for slot in slots {
+            offsets.append(total)
+            total += (slot.reduce(0) { $0 + $1.count } + 15) / 16 * 16
+        }
         let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(total, 1) * 4, alignment: 64)
         let base = raw.bindMemory(to: Float.self, capacity: Swift.max(total, 1))
-        base.initialize(repeating: 0, count: Swift.max(total, 1))
-        for (p, o) in zip(parts, offsets) where !p.isEmpty {
-            p.withUnsafeBufferPointer { (base + o).update(from: $0.baseAddress!, count: $0.count) }
+        do {
+            var scratch: [Float] = []   // a convolution weight as stored, [out, in, 3], for the tap-major copy
+            for (slot, start) in zip(slots, offsets) {
+                var at = base + start
+                for piece in slot {
+                    switch piece {
+                    case let .copy(name, n), let .copyOrZeros(name, n):
+                        if try !read(name, at, n) { at.update(repeating: 0, count: n) }
+                    case let .tapMajor(name, outputs, inputs):
+                        let n = piece.count
+                        if scratch.count < n { scratch = [Float](repeating: 0, count: n) }
+                        let found = try scratch.withUnsafeMutableBufferPointer { src in
+                            let src = src.baseAddress!
+                            guard try read(name, src, n) else { return false }
+                            for o in 0..<outputs { for i in 0..<inputs { for j in 0..<3 {
+                                at[(o * 3 + j) * inputs + i] = src[(o * inputs + i) * 3 + j]
+                            } } }
+                            return true
+                        }
+                        if !found { at.update(repeating: 0, count: n) }
+                    }
+                    at += piece.count
+                }
+                let end = base + start + (slot.reduce(0) { $0 + $1.count } + 15) / 16 * 16
+                at.update(repeating: 0, count: end - at)   // the padding up to the next 64-byte boundary
+            }
+        } catch {
+            base.deallocate()
+            throw error
         }
         self.base = base
         self.offsets = offsets
+        count = total
     }
 
     deinit { base.deallocate() }
+
+    /// The whole store, padding included (for tests that compare two loads bit for bit).
+    var contents: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: base, count: count) }
 
     /// The `i`-th tensor.
     subscript(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(base + offsets[i]) }

@@ -242,6 +242,86 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
+    /// `WhisperEncoder(contentsOf:)` reads a safetensors file straight into the encoder's store; the
+    /// store must be bit for bit the one built from a `WhisperCheckpoint` of the same file (the path a
+    /// `model.bin` takes), for OpenAI names (F32), Hugging Face names in F16 without a positional
+    /// embedding, and a file with key biases; damaged and mis-shaped files give the same typed errors.
+    func testSafetensorsLoadedInPlaceMatchesCheckpointPath() throws {
+        let ckpt = try Self.randomCheckpoint()
+        let dir = try SharedData.temporaryDirectory("encoder-inplace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = Self.randomClip(samples: 7000, seed: 4)
+
+        func bothPaths(_ url: URL, _ label: String) throws {
+            let inPlace = try WhisperEncoder(contentsOf: url)
+            let viaCheckpoint = WhisperEncoder(checkpoint: try WhisperCheckpoint(contentsOf: url))
+            XCTAssertEqual(inPlace.config, viaCheckpoint.config, label)
+            XCTAssertEqual(inPlace.source, viaCheckpoint.source, label)
+            XCTAssertEqual(inPlace.store.count, viaCheckpoint.store.count, label)
+            XCTAssertGreaterThan(inPlace.store.count, 0, label)
+            XCTAssertTrue(inPlace.store.contents.elementsEqual(viaCheckpoint.store.contents) { $0.bitPattern == $1.bitPattern },
+                          "\(label): stores differ")
+            XCTAssertEqual(try inPlace.hiddenStates(samples16k: clip), try viaCheckpoint.hiddenStates(samples16k: clip), label)
+        }
+
+        // OpenAI names, F32, as `ser encoder install` writes them.
+        let openAI = dir.appendingPathComponent("openai.safetensors")
+        try ckpt.write(to: openAI)
+        try bothPaths(openAI, "OpenAI names")
+        XCTAssertEqual(try WhisperEncoder(contentsOf: openAI).hiddenStates(samples16k: clip),
+                       try WhisperEncoder(checkpoint: ckpt).hiddenStates(samples16k: clip), "OpenAI names vs memory")
+
+        // Hugging Face names, F16 (the values are halves), no positional embedding, a decoder tensor.
+        var hf = SafeTensorsFile()
+        for (name, t) in ckpt.tensors where name != "encoder.positional_embedding" {
+            var n = name
+            for (a, b) in [("encoder.blocks.", "model.encoder.layers."), ("attn.query", "self_attn.q_proj"),
+                           ("attn.key", "self_attn.k_proj"), ("attn.value", "self_attn.v_proj"), ("attn.out", "self_attn.out_proj"),
+                           ("attn_ln", "self_attn_layer_norm"), ("mlp_ln", "final_layer_norm"), ("mlp.0", "fc1"), ("mlp.2", "fc2"),
+                           ("encoder.ln_post", "model.encoder.layer_norm")] {
+                n = n.replacingOccurrences(of: a, with: b)
+            }
+            if n.hasPrefix("encoder.conv") { n = "model." + n }
+            hf[n] = t
+            hf.halfPrecision.insert(n)
+        }
+        hf["model.decoder.layers.0.fc1.weight"] = Tensor(shape: [2, 2])
+        let hfURL = dir.appendingPathComponent("hf.safetensors")
+        try hf.write(to: hfURL)
+        try bothPaths(hfURL, "Hugging Face names, F16, sinusoids")
+
+        // Key biases present (Whisper has none; a file may): both paths use them.
+        var withKeyBias = ckpt.tensors
+        for l in 0..<Self.config.nLayer {
+            withKeyBias["encoder.blocks.\(l).attn.key.bias"] = Tensor(shape: [64], data: (0..<64).map { Float($0) / 64 })
+        }
+        let keyBiasURL = dir.appendingPathComponent("keybias.safetensors")
+        try WhisperCheckpoint(tensors: withKeyBias, config: Self.config, source: "x").write(to: keyBiasURL)
+        try bothPaths(keyBiasURL, "key biases")
+        XCTAssertNotEqual(try WhisperEncoder(contentsOf: keyBiasURL).hiddenStates(samples16k: clip),
+                          try WhisperEncoder(contentsOf: openAI).hiddenStates(samples16k: clip), "the key biases are read")
+
+        // A wrong shape and a flipped byte: the same typed errors, naming the file, from both paths.
+        var wrong = SafeTensorsFile(tensors: ckpt.tensors, metadata: ckpt.config.metadata)
+        wrong["encoder.blocks.1.mlp.0.bias"] = Tensor(shape: [255])
+        let wrongURL = dir.appendingPathComponent("wrong.safetensors")
+        try wrong.write(to: wrongURL)
+        let expected = EncoderError.badShape(path: wrongURL.path, name: "encoder.blocks.1.mlp.0.bias", expected: [256], found: [255])
+        XCTAssertThrowsError(try WhisperEncoder(contentsOf: wrongURL)) { XCTAssertEqual($0 as? EncoderError, expected) }
+        XCTAssertThrowsError(try WhisperCheckpoint(contentsOf: wrongURL)) { XCTAssertEqual($0 as? EncoderError, expected) }
+        var bytes = try Data(contentsOf: openAI)
+        bytes[bytes.count - 5] ^= 0x40
+        let damaged = dir.appendingPathComponent("damaged.safetensors")
+        try bytes.write(to: damaged)
+        for load in [{ _ = try WhisperEncoder(contentsOf: damaged) }, { _ = try WhisperCheckpoint(contentsOf: damaged) }] {
+            XCTAssertThrowsError(try load()) {
+                guard case let .malformed(path, reason)? = $0 as? EncoderError else { return XCTFail("\($0)") }
+                XCTAssertEqual(path, damaged.path)
+                XCTAssertTrue(reason.contains("damaged"), reason)
+            }
+        }
+    }
+
     func testHuggingFaceNamesGiveTheSameEncoder() throws {
         let ckpt = try Self.randomCheckpoint()
         var hf = SafeTensorsFile()
