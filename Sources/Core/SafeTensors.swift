@@ -73,19 +73,18 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Reads a file. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors are read and converted to Float.
+    /// The file is mapped by ``SafeTensorsReader/init(contentsOf:)``.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        // Mapped, not read: the file's pages are paged in once while the tensors are converted and
-        // dropped with the mapping, so loading an 80 MB encoder needs ~80 MB more, not 160.
-        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw SafeTensorsError.io(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
-        }
-        try self.init(data: data, path: url.path)
+        try self.init(reader: SafeTensorsReader(contentsOf: url))
     }
 
     /// Parses bytes already in memory; `path` is used in error messages.
     public init(data: Data, path: String = "<memory>") throws {
-        let reader = try SafeTensorsReader(data: data, path: path)
+        try self.init(reader: SafeTensorsReader(data: data, path: path))
+    }
+
+    /// Every tensor of `reader`, converted to Float.
+    private init(reader: SafeTensorsReader) throws {
         var tensors: [String: Tensor] = [:]
         for name in reader.entries.keys { tensors[name] = try reader.tensor(name) }
         self.init(tensors: tensors, metadata: reader.metadata)
