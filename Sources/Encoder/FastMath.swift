@@ -1,4 +1,5 @@
 import Foundation
+import SERCore
 
 /// Vectorised GELU and exp for the encoder's element-wise steps (8 floats at a time, no branches, no
 /// libm calls). libm's `erff` and `expf` took about 10 % of the encoder's time, one call per element.
@@ -44,21 +45,15 @@ enum FastMath {
         }
     }
 
-    /// `exp(x)` for 8 values `x <= 88`: `2^n e^r` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2`, a degree-6
-    /// Taylor polynomial for `e^r` (relative error about 2e-7); values below -87 give 0.
-    ///
-    /// `n` is rounded and turned into an integer by adding 1.5 * 2^23 (the float's low mantissa bits
-    /// then hold `n`): Swift's generic SIMD float-to-int conversion is not vectorised.
+    /// `exp(x)` for 8 values `x <= 88`: `2^n e^r` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2`
+    /// (``ExpReduction``), a degree-6 Taylor polynomial for `e^r` (relative error about 2e-7); values
+    /// below -87 give 0.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let tiny = x .< -87
         let lo = SIMD8<Float>(repeating: -87), hi = SIMD8<Float>(repeating: 88)
         let xc = x.replacing(with: lo, where: tiny).replacing(with: hi, where: x .> hi)
-        let magic = SIMD8<Float>(repeating: 12_582_912)                 // 1.5 * 2^23
-        let shifted = xc * 1.44269504088896341 + magic                  // round(x / ln 2) in the low bits
-        let n = shifted - magic
-        // r = x - n ln 2, ln 2 split in two for accuracy (Cody-Waite).
-        let r = (xc - n * 0.693359375) - n * -2.12194440e-4
+        let (_, r, scale) = ExpReduction.reduce(xc)
         var e = SIMD8<Float>(repeating: 1.0 / 720)
         e = SIMD8(repeating: 1.0 / 120).addingProduct(e, r)
         e = SIMD8(repeating: 1.0 / 24).addingProduct(e, r)
@@ -66,8 +61,6 @@ enum FastMath {
         e = SIMD8(repeating: 0.5).addingProduct(e, r)
         e = SIMD8(repeating: 1).addingProduct(e, r)
         e = SIMD8(repeating: 1).addingProduct(e, r)
-        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000    // n as an integer
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)      // 2^n
         return (e * scale).replacing(with: 0, where: tiny)
     }
 

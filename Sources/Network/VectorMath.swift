@@ -1,3 +1,5 @@
+import SERCore
+
 /// 8-wide `exp`, `sigmoid` and `tanh` for the BiLSTM's gates: no libm call per element, so the
 /// cell update runs 8 units at a time. libm's scalar `tanhf` (through `expm1f`) and `expf` took
 /// about 4 % of a training step.
@@ -5,26 +7,10 @@
 /// Accuracy (tested against libm in `VectorMathTests`): a few float ulps, i.e. the results differ
 /// from libm's only by float rounding.
 ///
-/// Both exponentials reduce `x = n ln 2 + r` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2`, and
-/// evaluate a degree-8 Taylor polynomial in `r` (truncation below 6e-9 relative); `2^n` is built
-/// from the exponent bits. `n` is rounded and converted by adding `1.5 * 2^23` (the sum's low
-/// mantissa bits then hold `n`), because Swift's generic SIMD float-to-int conversion is not
-/// vectorised.
+/// Both exponentials reduce `x = n ln 2 + r` (``ExpReduction``, shared with the encoder's `exp`) and
+/// evaluate a degree-8 Taylor polynomial in `r` (truncation below 6e-9 relative).
 enum VectorMath {
     typealias F8 = SIMD8<Float>
-
-    /// `(n, r, 2^n)` with `x = n ln 2 + r`, `|r| <= ln 2 / 2`, for `|x| <= 88`.
-    @inline(__always)
-    private static func reduce(_ x: F8) -> (n: F8, r: F8, scale: F8) {
-        let magic = F8(repeating: 12_582_912)                       // 1.5 * 2^23
-        let shifted = x * 1.44269504088896341 + magic
-        let n = shifted - magic
-        // r = x - n ln 2 with ln 2 split in a part exact in float and a correction (Cody-Waite).
-        let r = (x - n * 0.693359375) - n * -2.12194440e-4
-        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: F8.self)
-        return (n, r, scale)
-    }
 
     /// `e^r - 1` for `|r| <= ln 2 / 2`: `r + r^2/2! + ... + r^8/8!` (Horner), relative error about 1e-9
     /// before rounding.
@@ -45,7 +31,7 @@ enum VectorMath {
     static func exp(_ x: F8) -> F8 {
         let tiny = x .< -87
         let xc = clamp(x, -87, 88)
-        let (_, r, scale) = reduce(xc)
+        let (_, r, scale) = ExpReduction.reduce(xc)
         return ((expm1Reduced(r) + 1) * scale).replacing(with: 0, where: tiny)
     }
 
@@ -66,7 +52,7 @@ enum VectorMath {
     @inline(__always)
     static func tanh(_ x: F8) -> F8 {
         let xc = clamp(x, -9, 9)
-        let (_, r, scale) = reduce(xc + xc)
+        let (_, r, scale) = ExpReduction.reduce(xc + xc)
         let em1 = scale * expm1Reduced(r) + (scale - 1)
         return em1 / (em1 + 2)
     }
