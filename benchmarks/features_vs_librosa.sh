@@ -27,6 +27,9 @@ count=$(wc -l < "$tmp/list")
 mkdir -p "$tmp/clips"; i=0
 while read -r f; do i=$((i+1)); ln -s "$(realpath "$f")" "$tmp/clips/$(printf %05d $i).${f##*.}"; done < "$tmp/list"
 echo "clips: $count from $corpus"
+# Both sides read the files from the page cache: read them once before either is timed (otherwise
+# the first side timed pays the disk reads and the second does not).
+xargs -d '\n' cat < "$tmp/list" > /dev/null
 "$ser" --version | sed -n '2,3p'; echo "cores: $(nproc)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 OPENBLAS_NUM_THREADS=1 /usr/bin/time -o "$tmp/ser.cpu" -f "%U %S" "$ser" features "$tmp/clips" --out "$tmp/ser-out" --threads 1 --quiet | tee "$tmp/ser.txt"

@@ -337,6 +337,7 @@ public struct ExperimentRunner {
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
                 + augmentationNotes
                 + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? [])
+                + (spec.training.epochClips.map { ["Each epoch drew \($0) training clips" + (spec.training.balancedSampling == true ? " (balanced over corpus and class, with replacement)." : " (a random subset of the training clips).")] } ?? [])
                 + layerWeightNotes(results))
         report.comparison = report.comparisonWithPaper()
         try report.write(to: directory)

@@ -32,6 +32,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// a group uniformly, then a clip of it uniformly, as many draws as there are clips. nil or
     /// false: every clip once per epoch, shuffled (and older `spec.json` files stay equal).
     public var balancedSampling: Bool? = nil
+    /// Clips drawn per epoch. With balanced sampling, that many draws; otherwise the first that many
+    /// of the shuffled clips (all of them when there are fewer). nil: as many as there are training
+    /// clips, perturbed copies included. With augmentation this keeps an epoch as long as one pass
+    /// over the original clips, each step drawing from the originals and their copies alike.
+    public var epochClips: Int? = nil
 
     /// The defaults.
     public init() {}
@@ -41,6 +46,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let d = weightAverageDecay, !(d > 0 && d < 1) {
             throw ExperimentError.invalidSetup("weight-average decay \(d) must lie strictly between 0 and 1")
         }
+        if let n = epochClips, n < 1 {
+            throw ExperimentError.invalidSetup("clips per epoch \(n) must be at least 1")
+        }
+    }
+
+    /// Clips one epoch draws from `available` training clips (``epochClips``).
+    public func clipsPerEpoch(available: Int) -> Int {
+        guard let n = epochClips else { return available }
+        return balancedSampling == true ? n : min(n, available)
     }
 }
 
@@ -123,7 +137,8 @@ public struct Trainer {
         var history = TrainingHistory(epochs: [])
         var best = (accuracy: -1.0, loss: Double.infinity, epoch: 0)
         if resume, let state = try loadCheckpoint(model: model, adam: adam, average: average) { (history, best) = state }
-        let batches = (trainX.count + config.batchSize - 1) / config.batchSize
+        let drawn = config.clipsPerEpoch(available: trainX.count)
+        let batches = (drawn + config.batchSize - 1) / config.batchSize
         let bar = ProgressBar(total: (config.epochs - history.epochs.count) * batches, label: "train", unit: "batches", enabled: progress)
         for epoch in stride(from: history.epochs.count + 1, through: config.epochs, by: 1) {
             if epoch - best.epoch > config.patience && best.epoch > 0 { break }   // early stopping
@@ -133,9 +148,10 @@ public struct Trainer {
             model.reseedDropout(config.seed &* 1_000_003 &+ UInt64(epoch))
             var order = Array(trainX.indices)
             if config.balancedSampling == true {
-                order = Self.balancedDraw(groups: train.groups ?? train.labels, count: trainX.count, rng: &rng)
+                order = Self.balancedDraw(groups: train.groups ?? train.labels, count: drawn, rng: &rng)
             } else {
                 for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                if drawn < order.count { order.removeLast(order.count - drawn) }
             }
             var lossSum = 0.0
             for b in 0..<batches {
@@ -150,7 +166,7 @@ public struct Trainer {
             average?.swap()                                          // validate (and save) the averaged weights
             let (valLoss, valPred) = try Evaluation.run(model, valX, labels: validation.labels)
             let valAcc = Double(zip(valPred, validation.labels).filter { $0 == $1 }.count) / Double(valX.count)
-            let trainLoss = lossSum / Double(trainX.count)
+            let trainLoss = lossSum / Double(order.count)
             guard trainLoss.isFinite, valLoss.isFinite else {
                 throw ExperimentError.diverged(String(format: "epoch %d: training loss %f, validation loss %f (the last checkpoint is kept; try a lower --lr)",
                                                       epoch, trainLoss, valLoss))

@@ -102,4 +102,54 @@ final class SafeTensorsChecksumTests: XCTestCase {
         withUnsafeBytes(of: &v) { d.append(contentsOf: $0) }
         XCTAssertEqual(try SafeTensorsFile(data: d)["x"]?.data, [2.5])
     }
+
+    func testFilesWithTheFirstChecksumStillVerify() throws {
+        // Written as before 2026-12-01: the byte-wise ContentHash under ser_checksum / ser_checksum_copy.
+        var f = SafeTensorsFile(metadata: ["labels": "[\"sad\"]"])
+        f["w"] = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+        let current = f.serialized()
+        let headerLength = Int(current.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let body = current[(8 + headerLength)...]
+        let sum = SafeTensorsFile.legacyChecksum(metadata: f.metadata, shapes: ["w": [2, 3]], body: body)
+        let header = #"{"__metadata__":{"labels":"[\"sad\"]","ser_checksum":"\#(sum)","ser_checksum_copy":"\#(sum)"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#
+        var old = Data()
+        var n = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &n) { old.append(contentsOf: $0) }
+        old.append(contentsOf: Array(header.utf8))
+        old.append(body)
+        let back = try SafeTensorsFile(data: old)
+        XCTAssertEqual(back["w"], f["w"])
+        XCTAssertEqual(back.metadata, f.metadata)                   // both checksum keys removed once verified
+        var damaged = [UInt8](old)
+        damaged[damaged.count - 3] ^= 0x01
+        XCTAssertThrowsError(try SafeTensorsFile(data: Data(damaged))) { error in
+            guard case SafeTensorsError.damaged = error else { return XCTFail("\(error)") }
+        }
+        // Written anew, it carries the word checksum only.
+        let rewritten = String(decoding: back.serialized().prefix(8 + 400), as: UTF8.self)
+        XCTAssertTrue(rewritten.contains("\"ser_checksum2\""))
+        XCTAssertFalse(rewritten.contains("\"ser_checksum\""))
+    }
+
+    func testWordChecksumIsStreamingAndSensitive() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        var whole = WordChecksum(); whole.update(Data(bytes))
+        for split in [1, 7, 31, 32, 33, 64, 999] {
+            var parts = WordChecksum()
+            parts.update(Data(bytes[..<split])); parts.update(Data(bytes[split...]))
+            XCTAssertEqual(parts.hex, whole.hex, "split at \(split)")
+        }
+        var seen = Set([whole.hex])
+        for i in stride(from: 0, to: bytes.count, by: 13) {          // every flipped bit changes it
+            var b = bytes; b[i] ^= UInt8(1 << (i % 8))
+            var h = WordChecksum(); h.update(Data(b))
+            XCTAssertTrue(seen.insert(h.hex).inserted, "flip at \(i)")
+        }
+        var shorter = WordChecksum(); shorter.update(Data(bytes.dropLast()))   // a cut file too
+        XCTAssertTrue(seen.insert(shorter.hex).inserted)
+        var zeros1 = WordChecksum(); zeros1.update(Data(count: 5))
+        var zeros2 = WordChecksum(); zeros2.update(Data(count: 6))
+        XCTAssertNotEqual(zeros1.hex, zeros2.hex)
+        XCTAssertEqual(whole.hex.count, 32)
+    }
 }

@@ -16,4 +16,24 @@ final class BalancedSamplingTests: XCTestCase {
         var again = SeededRandom(seed: 5)
         XCTAssertEqual(Trainer.balancedDraw(groups: groups, count: 3000, rng: &again), draw)
     }
+
+    func testClipsPerEpoch() throws {
+        var t = TrainingConfig()
+        XCTAssertEqual(t.clipsPerEpoch(available: 800), 800)            // default: every clip, copies included
+        t.epochClips = 100
+        XCTAssertEqual(t.clipsPerEpoch(available: 800), 100)            // a random subset
+        XCTAssertEqual(t.clipsPerEpoch(available: 50), 50)              // never more than there are, unbalanced
+        t.balancedSampling = true
+        XCTAssertEqual(t.clipsPerEpoch(available: 50), 100)             // draws with replacement
+        XCTAssertNoThrow(try t.validate())
+        t.epochClips = 0
+        XCTAssertThrowsError(try t.validate())
+    }
+
+    func testEpochClipsKeepsOlderSpecsEqual() throws {
+        // A spec.json written before the setting existed decodes to nil, and nil is not written back.
+        let json = try JSONEncoder().encode(TrainingConfig())
+        XCTAssertFalse(String(decoding: json, as: UTF8.self).contains("epochClips"))
+        XCTAssertEqual(try JSONDecoder().decode(TrainingConfig.self, from: json), TrainingConfig())
+    }
 }
