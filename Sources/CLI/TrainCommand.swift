@@ -103,8 +103,8 @@ struct TrainCommand: ParsableCommand {
     var ema: Float?
     @Flag(help: "Balanced batches: each epoch draws clips so that every (corpus, class) group weighs the same (with replacement).")
     var balanced = false
-    @Option(name: .customLong("epoch-clips"), help: "Clips drawn per epoch (default: every training clip, perturbed copies included). With augmentation, e.g. the number of original training clips keeps an epoch as long as without it, each batch drawing from originals and copies alike.")
-    var epochClips: Int?
+    @Option(name: .customLong("epoch-clips"), help: "Clips drawn per epoch: a number, or 'originals' (each fold's number of original training clips). Default: every training clip, perturbed copies included. With augmentation, 'originals' keeps an epoch as long as without it, each batch drawing from originals and copies alike.")
+    var epochClips: String?
     @Option(help: "OpenBLAS threads for training. A run is bit-reproducible for a given seed and thread count (rounding differs between counts).")
     var threads: Int = 2
     @Flag(help: "Also score each fold's model on perturbed copies of its validation clips (gain +10 dB, telephone, MP3 32k, Opus 16k, reverb 0.5 s, pink noise 10 dB, 1 s of silence); a Robustness table in the report.")
@@ -129,7 +129,13 @@ struct TrainCommand: ParsableCommand {
         if noMasking { t.masking = .none }
         t.weightAverageDecay = ema
         if balanced { t.balancedSampling = true }
-        t.epochClips = epochClips
+        switch epochClips {
+        case nil: break
+        case "originals"?: t.epochClipsOriginals = true
+        case let text?:
+            guard let n = Int(text), n > 0 else { throw ValidationError("bad --epoch-clips '\(text)' (expected a positive number or 'originals')") }
+            t.epochClips = n
+        }
         do { try t.validate() } catch { throw ValidationError("\(error)") }
         spec.training = t
         let augmentation = try augment.augmentation()

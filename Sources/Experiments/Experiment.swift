@@ -247,6 +247,7 @@ public struct ExperimentRunner {
             model.numClasses = corpus.labels.count
             var training = spec.training
             training.seed = fold.seed ?? spec.seeds.first ?? 0
+            if training.epochClipsOriginals == true { training.epochClips = fold.train.count; training.epochClipsOriginals = nil }
             let trainer = Trainer(directory: foldDir, modelConfig: model, config: training,
                                   featureConfig: spec.features, labels: corpus.labels,
                                   normalization: spec.effectiveNormalization)
@@ -337,7 +338,7 @@ public struct ExperimentRunner {
             notes: ["Test metrics of the checkpoint with the best validation accuracy; the test data never influenced training or model selection."]
                 + augmentationNotes
                 + (spec.training.weightAverageDecay.map { ["Validation, checkpoint selection and testing used an exponential moving average of the weights (decay \($0))."] } ?? [])
-                + (spec.training.epochClips.map { ["Each epoch drew \($0) training clips" + (spec.training.balancedSampling == true ? " (balanced over corpus and class, with replacement)." : " (a random subset of the training clips).")] } ?? [])
+                + epochNotes
                 + layerWeightNotes(results))
         report.comparison = report.comparisonWithPaper()
         try report.write(to: directory)
@@ -352,6 +353,14 @@ extension ExperimentRunner {
         if let a = spec.augmentation { out["augmentation"] = a.perturbations.map(\.tag).joined(separator: ", ") }
         if let r = spec.robustness { out["robustness"] = r.perturbations.map(\.tag).joined(separator: ", ") }
         return out
+    }
+
+    /// The report note saying how many clips each epoch drew, when not all of them.
+    var epochNotes: [String] {
+        let t = spec.training
+        let count = t.epochClipsOriginals == true ? "as many training clips as the fold has originals" : t.epochClips.map { "\($0) training clips" }
+        guard let count else { return [] }
+        return ["Each epoch drew " + count + (t.balancedSampling == true ? " (balanced over corpus and class, with replacement)." : " (a random subset of the training clips and their copies).")]
     }
 
     /// The report note saying which training copies were added (none without augmentation).

@@ -37,6 +37,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// clips, perturbed copies included. With augmentation this keeps an epoch as long as one pass
     /// over the original clips, each step drawing from the originals and their copies alike.
     public var epochClips: Int? = nil
+    /// When true, ``epochClips`` is set for each fold to the number of its original training
+    /// clips (perturbed copies not counted), so one recipe gives every fold one pass's worth of
+    /// draws (`--epoch-clips originals`).
+    public var epochClipsOriginals: Bool? = nil
 
     /// The defaults.
     public init() {}
@@ -48,6 +52,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         if let n = epochClips, n < 1 {
             throw ExperimentError.invalidSetup("clips per epoch \(n) must be at least 1")
+        }
+        if epochClips != nil && epochClipsOriginals == true {
+            throw ExperimentError.invalidSetup("clips per epoch: give a number or 'originals', not both")
         }
     }
 

@@ -124,7 +124,7 @@ final class WaveformAugmentationTests: XCTestCase {
         spec.features.blocks = [.mfcc, .zcr]; spec.features.nMFCC = 5
         spec.model.convChannels = [8, 8, 8]; spec.model.lstmHidden = 4; spec.model.heads = 2
         spec.training.epochs = 3; spec.training.batchSize = 8; spec.training.learningRate = 3e-3
-        spec.training.epochClips = 6                      // an epoch of 6 of the originals and their copies
+        spec.training.epochClipsOriginals = true          // an epoch: as many draws as there are original training clips
         let cacheDir = dir.appendingPathComponent("cache")
         var runner = ExperimentRunner(spec: spec, directory: dir.appendingPathComponent("run"), cacheDirectory: cacheDir)
         runner.progress = false
@@ -132,7 +132,7 @@ final class WaveformAugmentationTests: XCTestCase {
         let report = try runner.run(resume: false)
         XCTAssertEqual(report.settings["augmentation"], "speed1.1, noise15")
         XCTAssertTrue(report.notes.contains { $0.contains("validation and test clips were not") })
-        XCTAssertTrue(report.notes.contains { $0.contains("Each epoch drew 6 training clips") })
+        XCTAssertTrue(report.notes.contains { $0.contains("Each epoch drew as many training clips as the fold has originals") })
         let fold = try XCTUnwrap(report.folds.first)
         let trainCount = try XCTUnwrap(fold.trainCount), validationCount = try XCTUnwrap(fold.validationCount)
         XCTAssertEqual(trainCount + validationCount + fold.metrics.confusion.total, 20)

@@ -26,7 +26,11 @@ final class BalancedSamplingTests: XCTestCase {
         t.balancedSampling = true
         XCTAssertEqual(t.clipsPerEpoch(available: 50), 100)             // draws with replacement
         XCTAssertNoThrow(try t.validate())
-        t.epochClips = 0
+        t.epochClipsOriginals = true
+        XCTAssertThrowsError(try t.validate())                          // a number or 'originals', not both
+        t.epochClips = nil
+        XCTAssertNoThrow(try t.validate())
+        t.epochClips = 0; t.epochClipsOriginals = nil
         XCTAssertThrowsError(try t.validate())
     }
 
