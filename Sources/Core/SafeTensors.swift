@@ -124,7 +124,11 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Serialises to bytes (tensors as F32, those in ``halfPrecision`` as F16; names sorted, header padded to 8 bytes).
-    public func serialized() -> Data {
+    public func serialized() -> Data { serialized(legacyChecksum: false) }
+
+    /// Serialises with the first (`legacyChecksum`) or the current checksum; the first only for
+    /// tests of reading and upgrading files written before 2026-12-01.
+    func serialized(legacyChecksum: Bool) -> Data {
         var body = Data(capacity: tensors.values.reduce(0) { $0 + $1.count * 4 })
         let names = tensors.keys.sorted()
         for name in names {
@@ -144,9 +148,16 @@ public struct SafeTensorsFile: Sendable {
         }
         var metadata = self.metadata
         for k in Self.allChecksumKeys { metadata[k] = nil }
-        let sum = Self.checksum(metadata: metadata, shapes: tensors.mapValues(\.shape), body: body)
-        metadata[Self.checksumKey] = sum
-        metadata[Self.checksumCopyKey] = sum
+        let shapes = tensors.mapValues(\.shape)
+        if legacyChecksum {
+            let sum = Self.legacyChecksum(metadata: metadata, shapes: shapes, body: body)
+            metadata[Self.legacyChecksumKey] = sum
+            metadata[Self.legacyChecksumCopyKey] = sum
+        } else {
+            let sum = Self.checksum(metadata: metadata, shapes: shapes, body: body)
+            metadata[Self.checksumKey] = sum
+            metadata[Self.checksumCopyKey] = sum
+        }
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -253,6 +264,9 @@ public struct SafeTensorsReader: Sendable {
     public let entries: [String: Entry]
     /// The `__metadata__` strings (the checksum keys removed once verified).
     public let metadata: [String: String]
+    /// Whether the file carries the first, byte-wise checksum (written before 2026-12-01), which
+    /// is slower to verify; writing the tensors again gives the current one.
+    public let hasLegacyChecksum: Bool
 
     /// Maps a file (read only) and parses its header.
     public init(contentsOf url: URL) throws {
@@ -289,6 +303,9 @@ public struct SafeTensorsReader: Sendable {
                 throw SafeTensorsError.damaged(path: path)
             }
             for k in F.allChecksumKeys { metadata[k] = nil }   // verified; written anew on every write
+            hasLegacyChecksum = !isCurrent
+        } else {
+            hasLegacyChecksum = false
         }
         self.metadata = metadata
     }

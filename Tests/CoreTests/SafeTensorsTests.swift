@@ -107,16 +107,12 @@ final class SafeTensorsChecksumTests: XCTestCase {
         // Written as before 2026-12-01: the byte-wise ContentHash under ser_checksum / ser_checksum_copy.
         var f = SafeTensorsFile(metadata: ["labels": "[\"sad\"]"])
         f["w"] = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
-        let current = f.serialized()
-        let headerLength = Int(current.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        let body = current[(8 + headerLength)...]
-        let sum = SafeTensorsFile.legacyChecksum(metadata: f.metadata, shapes: ["w": [2, 3]], body: body)
-        let header = #"{"__metadata__":{"labels":"[\"sad\"]","ser_checksum":"\#(sum)","ser_checksum_copy":"\#(sum)"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#
-        var old = Data()
-        var n = UInt64(header.utf8.count).littleEndian
-        withUnsafeBytes(of: &n) { old.append(contentsOf: $0) }
-        old.append(contentsOf: Array(header.utf8))
-        old.append(body)
+        let old = f.serialized(legacyChecksum: true)
+        let oldHeader = String(decoding: old.prefix(300), as: UTF8.self)
+        XCTAssertTrue(oldHeader.contains("\"ser_checksum\""))
+        XCTAssertFalse(oldHeader.contains("\"ser_checksum2\""))
+        let reader = try SafeTensorsReader(data: old)
+        XCTAssertTrue(reader.hasLegacyChecksum)
         let back = try SafeTensorsFile(data: old)
         XCTAssertEqual(back["w"], f["w"])
         XCTAssertEqual(back.metadata, f.metadata)                   // both checksum keys removed once verified
@@ -126,9 +122,11 @@ final class SafeTensorsChecksumTests: XCTestCase {
             guard case SafeTensorsError.damaged = error else { return XCTFail("\(error)") }
         }
         // Written anew, it carries the word checksum only.
-        let rewritten = String(decoding: back.serialized().prefix(8 + 400), as: UTF8.self)
-        XCTAssertTrue(rewritten.contains("\"ser_checksum2\""))
-        XCTAssertFalse(rewritten.contains("\"ser_checksum\""))
+        let rewritten = back.serialized()
+        let header = String(decoding: rewritten.prefix(300), as: UTF8.self)
+        XCTAssertTrue(header.contains("\"ser_checksum2\""))
+        XCTAssertFalse(header.contains("\"ser_checksum\""))
+        XCTAssertFalse(try SafeTensorsReader(data: rewritten).hasLegacyChecksum)
     }
 
     func testWordChecksumIsStreamingAndSensitive() {

