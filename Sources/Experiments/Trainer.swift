@@ -136,7 +136,10 @@ public struct Trainer {
             }
         }
         let standardizer = Standardizer.fit(train.features)          // training data only
-        let trainX = train.features.map(standardizer.applied(to:))
+        // Training clips are standardised per batch, not all at once: with perturbed copies the
+        // standardised set would be a second copy of every training feature matrix (7 GB for the
+        // pooled corpora with three copies each). Same values either way.
+        let trainX = train.features
         let valX = validation.features.map(standardizer.applied(to:))
         let model = try STACNN(config: modelConfig, seed: config.seed)
         let adam = model.makeOptimizer(learningRate: config.learningRate, weightDecay: config.l2)
@@ -163,7 +166,7 @@ public struct Trainer {
             var lossSum = 0.0
             for b in 0..<batches {
                 let ids = order[(b * config.batchSize)..<min(order.count, (b + 1) * config.batchSize)]
-                let xs = ids.map { i -> Tensor in var x = trainX[i]; config.masking.apply(&x, rng: &rng); return x }
+                let xs = ids.map { i -> Tensor in var x = standardizer.applied(to: trainX[i]); config.masking.apply(&x, rng: &rng); return x }
                 let batch = try Batch(features: xs, labels: ids.map { train.labels[$0] })
                 lossSum += Double(model.trainStep(batch, optimizer: adam, clipNorm: config.clipNorm)) * Double(ids.count)
                 average?.update()
