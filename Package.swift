@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(name: "EncoderParityTool", dependencies: ["SERCore", "SERFeatures", "SEREncoder"],
                           path: "Sources/EncoderParityTool"),
         // Compares the direct WAV/FLAC decoders with libsndfile on audio files (benchmarks/decode).
-        .executableTarget(name: "DecodeCheck", dependencies: ["SERAudio"], path: "Sources/DecodeCheck"),
+        .executableTarget(name: "DecodeCheck", dependencies: ["SERCore", "SERAudio"], path: "Sources/DecodeCheck"),
 
         // Tests. `SERTestSupport` finds ../shared (skipping cleanly without it) and the fixtures.
         .target(name: "SERTestSupport", path: "Tests/Support"),

@@ -77,6 +77,7 @@ struct FeaturesCommand: ParsableCommand {
         let frames = Locked(0)
         let bar = ProgressBar(total: items.count, label: "features", unit: "files", enabled: !quiet)
         let start = Date()
+        let startCPU = processCPUSeconds()
         let options = AudioOptions(sampleRate: config.sampleRate, maxDuration: maxDuration)
         let madeDirectories = Locked<Set<String>>([outDir.path])
         // The index lists the inputs in order, each line as soon as every earlier one is done.
@@ -111,13 +112,14 @@ struct FeaturesCommand: ParsableCommand {
         bar.finish()
         do { try index.finish() } catch let e as OutputFileError { throw ValidationError("--out \(out): \(e)") }
         let seconds = Date().timeIntervalSince(start)
+        let cpuSeconds = processCPUSeconds() - startCPU
         let failed = failures.withLock { $0 }
         for (path, reason) in failed.sorted(by: { $0.0 < $1.0 }) {
             FileHandle.standardError.write(Data("error: \(path): \(reason)\n".utf8))
         }
         let ok = items.count - failed.count
         print("features: \(ok) of \(items.count) files\(shard.isWhole ? "" : " (shard \(shard) of \(all.count) files)") -> \(outDir.path) (\(config.channels) channels, \(frames.withLock { $0 }) frames, "
-              + String(format: "%.2f s, %.1f files/s, %d threads)", seconds, Double(items.count) / max(seconds, 1e-9), workers))
+              + String(format: "%.2f s, %.1f files/s, %d threads, %.3f s CPU)", seconds, Double(items.count) / max(seconds, 1e-9), workers, cpuSeconds))
         if !failed.isEmpty { throw ExitCode(1) }
     }
 }

@@ -11,13 +11,10 @@
 // Exit status 0 when every file matches, 1 otherwise, 2 on bad arguments.
 import Foundation
 import SERAudio
+import SERCore
 
 /// CPU seconds of this process: the machine is shared, so wall time would measure the neighbours.
-func cpuSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
+func cpuSeconds() -> Double { processCPUSeconds() }
 
 var args = Array(CommandLine.arguments.dropFirst())
 let speedMode = args.first == "--speed"

@@ -39,9 +39,11 @@ public final class FeatureExtractor {
     // Work buffers, grown as needed and reused.
     private var frames = 0
     private let power = Scratch()      // [frames, bins], time-major |STFT|^2
+    private let parts = Scratch()      // [2, bins], one frame's float32 real and imaginary parts
     private let mel = Scratch()        // [nMels, frames]
     private let melDB = Scratch()      // [nMels, frames]
     private let transposed = Scratch() // [frames, channels] products before transposition
+    private var frameMax: [Float] = []    // [frames], largest power of each frame
     private var zcrCounts: [Int32] = []
     private var peakPitch: [Float] = []
     private var peakMag: [Float] = []
@@ -196,23 +198,41 @@ public final class FeatureExtractor {
 
     // MARK: Steps
 
-    /// |STFT|^2 into `power` (time-major), sets `frames`.
+    /// |STFT|^2 into `power` (time-major) and each frame's largest value into `frameMax`; sets
+    /// `frames`.
     private func computePower(_ x: UnsafeBufferPointer<Float>) {
         let n = x.count, nFFT = config.nFFT, hop = config.hopLength, half = nFFT / 2
         frames = 1 + n / hop
         power.reserve(frames * bins)
-        let output = fft.output
+        parts.reserve(2 * bins)
+        frameMax.removeAll(keepingCapacity: true)
+        frameMax.reserveCapacity(frames)
+        let output = UnsafePointer(fft.output)
         window.withUnsafeBufferPointer { w in
             for t in 0..<frames {
                 fft.transformFrame(x, start: t * hop - half, window: w.baseAddress!)
-                // librosa: complex128 -> complex64, np.abs -> float32, then squared in float32.
-                let dst = power.p + t * bins
-                for f in 0..<bins {
-                    let m = numpyComplexAbs(Float(output[2 * f]), Float(output[2 * f + 1]))
-                    dst[f] = m * m
-                }
+                frameMax.append(Self.squaredMagnitudes(output, count: bins, parts: parts.p, into: power.p + t * bins))
             }
         }
+    }
+
+    /// librosa's `np.abs(S.astype(complex64)) ** 2` of `count` interleaved complex128 values into
+    /// `dst` (float32), with ``numpyComplexAbs(_:_:)``; returns the largest result. Split into
+    /// plain loops the compiler vectorises at full width: the float32 real and imaginary parts
+    /// (`parts`, `2 * count` floats of scratch), then the magnitudes, then the maximum.
+    @inline(__always)
+    static func squaredMagnitudes(_ src: UnsafePointer<Double>, count: Int, parts: UnsafeMutablePointer<Float>,
+                                  into dst: UnsafeMutablePointer<Float>) -> Float {
+        let re = parts, im = parts + count
+        for f in 0..<count {
+            re[f] = Float(src[2 * f])
+            im[f] = Float(src[2 * f + 1])
+        }
+        for f in 0..<count {
+            let m = numpyComplexAbs(re[f], im[f])
+            dst[f] = m * m
+        }
+        return maxElement(dst, count: count)
     }
 
     /// Mel power `[nMels, frames]` from `power`.
@@ -298,9 +318,14 @@ public final class FeatureExtractor {
         let refScale = Float(0.1)
         for t in 0..<frames {
             let s = power.p + t * nb
-            let ref = refScale * maxElement(s, count: nb)
+            let ref = refScale * frameMax[t]
             @inline(__always) func masked(_ f: Int) -> Float { s[f] > ref ? s[f] : 0 }
-            for f in range where s[f] > ref {   // a masked zero is never a local maximum
+            // Most bins are below `ref`: skip eight at a time where none is above it.
+            var f = range.lowerBound
+            while f < range.upperBound {
+                if f + 8 <= range.upperBound, !anyAbove(s + f, ref) { f += 8; continue }
+                defer { f += 1 }
+                guard s[f] > ref else { continue }   // a masked zero is never a local maximum
                 let v = s[f]
                 let isMax: Bool
                 if f == 0 { isMax = false }
@@ -422,6 +447,15 @@ func maxElement(_ p: UnsafePointer<Float>, count: Int) -> Float {
     }
     while i < count { m0 = p[i] > m0 ? p[i] : m0; i += 1 }
     return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
+}
+
+/// Whether any of the eight floats at `p` is above `ref`: a tree of maxima and one comparison,
+/// with no branch per value (no NaNs expected).
+@inline(__always)
+func anyAbove(_ p: UnsafePointer<Float>, _ ref: Float) -> Bool {
+    let a = Swift.max(Swift.max(p[0], p[1]), Swift.max(p[2], p[3]))
+    let b = Swift.max(Swift.max(p[4], p[5]), Swift.max(p[6], p[7]))
+    return Swift.max(a, b) > ref
 }
 
 /// Hoare-style quickselect: puts the k-th smallest at index k (smaller left, larger right) and returns it.

@@ -73,16 +73,19 @@ public enum Filterbank {
         let nc = Double(nChroma)
         let step = Double(sampleRate) / Double(nFFT)
         let a440 = 440.0 * pow(2.0, tuning / nc)
-        // frqbins over all nFFT bins; bin 0 is made up as 1.5 octaves below bin 1.
-        var frqbins = [Double](repeating: 0, count: nFFT)
-        for j in 1..<nFFT {
+        let nOut = nFFT / 2 + 1
+        // librosa computes frqbins over all nFFT bins and keeps the first nOut columns: only the
+        // bins up to nOut (the last kept bin's width needs its neighbour) change the result.
+        // Bin 0 is made up as 1.5 octaves below bin 1; the last of the nFFT bins has width 1.
+        let used = Swift.min(nFFT, nOut + 1)
+        var frqbins = [Double](repeating: 0, count: used)
+        for j in 1..<used {
             frqbins[j] = nc * log2(Double(j) * step / (a440 / 16))
         }
         frqbins[0] = frqbins[1] - 1.5 * nc
-        var binwidth = [Double](repeating: 1, count: nFFT)
-        for j in 0..<(nFFT - 1) { binwidth[j] = Swift.max(frqbins[j + 1] - frqbins[j], 1.0) }
+        var binwidth = [Double](repeating: 1, count: nOut)
+        for j in 0..<nOut where j < nFFT - 1 { binwidth[j] = Swift.max(frqbins[j + 1] - frqbins[j], 1.0) }
         let half = (nc / 2).rounded(.toNearestOrEven)
-        let nOut = nFFT / 2 + 1
         var out = [Float](repeating: 0, count: nChroma * nOut)
         var column = [Double](repeating: 0, count: nChroma)
         for j in 0..<nOut {

@@ -142,11 +142,7 @@ func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 
 
 /// CPU time of the whole process (all threads) in milliseconds: on a shared machine, a one-thread
 /// step's CPU time is not stretched by other processes taking the core, as its wall time is.
-func processCPUms() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) * 1e3 + Double(ts.tv_nsec) / 1e6
-}
+func processCPUms() -> Double { processCPUSeconds() * 1e3 }
 
 func peakRSSMiB() -> Double {
     var u = rusage()

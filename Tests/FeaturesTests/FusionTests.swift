@@ -182,6 +182,35 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    func testVectorHelpersMatchScalarDefinitions() {
+        var rng = SeededRandom(seed: 11)
+        // Lengths around the 4-, 8- and 16-wide steps, and a frame's 1025 bins.
+        for n in [1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 1025] {
+            let re = (0..<n).map { _ in Double(rng.nextNormal()) * (rng.nextUniform() < 0.1 ? 0 : 1) }
+            let im = (0..<n).map { _ in Double(rng.nextNormal()) * (rng.nextUniform() < 0.1 ? 0 : 1e-3) }
+            let interleaved = (0..<n).flatMap { [re[$0], im[$0]] }
+            var parts = [Float](repeating: 0, count: 2 * n), got = [Float](repeating: 0, count: n)
+            let top = interleaved.withUnsafeBufferPointer { src in
+                parts.withUnsafeMutableBufferPointer { p in
+                    got.withUnsafeMutableBufferPointer {
+                        FeatureExtractor.squaredMagnitudes(src.baseAddress!, count: n, parts: p.baseAddress!, into: $0.baseAddress!)
+                    }
+                }
+            }
+            let want = (0..<n).map { f -> Float in let m = numpyComplexAbs(Float(re[f]), Float(im[f])); return m * m }
+            XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "n \(n)")
+            XCTAssertEqual(top, want.max()!, "n \(n)")
+            XCTAssertEqual(want.withUnsafeBufferPointer { maxElement($0.baseAddress!, count: n) }, want.max()!, "n \(n)")
+        }
+        let v: [Float] = [0, 1, 2, 3, 4, 5, 6, 7]
+        for k in 0..<8 {
+            var w = v.map { $0 * 0.1 }
+            w[k] = 9
+            XCTAssertTrue(w.withUnsafeBufferPointer { anyAbove($0.baseAddress!, 8.5) }, "lane \(k)")
+            XCTAssertFalse(w.withUnsafeBufferPointer { anyAbove($0.baseAddress!, 9) }, "lane \(k)")
+        }
+    }
+
     func testFilterbankShapesAndNormalisation() {
         let mel = Filterbank.mel(sampleRate: 22050, nFFT: 2048, nMels: 128)
         XCTAssertEqual(mel.count, 128 * 1025)
