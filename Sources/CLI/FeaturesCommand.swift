@@ -79,6 +79,7 @@ struct FeaturesCommand: ParsableCommand {
         let start = Date()
         let startCPU = processCPUSeconds()
         let options = AudioOptions(sampleRate: config.sampleRate, maxDuration: maxDuration)
+        let configJSON = config.jsonString()   // every file's metadata carries it: encoded once
         let madeDirectories = Locked<Set<String>>([outDir.path])
         // The index lists the inputs in order, each line as soon as every earlier one is done.
         let emitter = InOrderEmitter<IndexEntry> { _, entry in index.write(entry.jsonLine() + "\n") }
@@ -89,7 +90,7 @@ struct FeaturesCommand: ParsableCommand {
                 let clip = try AudioDecoder.load(contentsOf: item.url, options: options)
                 let x = try shared.value[worker].extract(clip.samples)
                 var file = SafeTensorsFile(metadata: [
-                    "source": item.url.path, "features": config.jsonString(),
+                    "source": item.url.path, "features": configJSON,
                     "channels": "\(x.shape[0])", "frames": "\(x.shape[1])",
                 ])
                 file["features"] = x
