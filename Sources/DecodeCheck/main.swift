@@ -13,9 +13,6 @@ import Foundation
 import SERAudio
 import SERCore
 
-/// CPU seconds of this process: the machine is shared, so wall time would measure the neighbours.
-func cpuSeconds() -> Double { processCPUSeconds() }
-
 var args = Array(CommandLine.arguments.dropFirst())
 let speedMode = args.first == "--speed"
 if speedMode { args.removeFirst() }
@@ -30,9 +27,11 @@ enum Outcome {
     case failed(String, corrupt: Bool)
 }
 
+/// Decodes `url` with `backend`, adding the CPU seconds it took to `clock` (CPU time: the machine
+/// is shared, so wall time would measure the neighbours).
 func decode(_ url: URL, _ backend: AudioBackend, clock: inout Double) -> Outcome {
-    let t0 = cpuSeconds()
-    defer { clock += cpuSeconds() - t0 }
+    let t0 = processCPUSeconds()
+    defer { clock += processCPUSeconds() - t0 }
     do {
         let (info, samples) = try AudioDecoder.loadInterleaved(contentsOf: url, backend: backend)
         return .decoded(info, samples)
@@ -48,9 +47,9 @@ func speed(_ items: [AudioFiles.Item]) -> Never {
     func best(_ options: AudioOptions) -> Double {
         var bestSeconds = Double.infinity
         for _ in 0..<3 {
-            let t0 = cpuSeconds()
+            let t0 = processCPUSeconds()
             for item in items { _ = try? AudioDecoder.load(contentsOf: item.url, options: options) }
-            bestSeconds = min(bestSeconds, cpuSeconds() - t0)
+            bestSeconds = min(bestSeconds, processCPUSeconds() - t0)
         }
         return bestSeconds * 1000 / Double(max(items.count, 1))
     }

@@ -84,7 +84,7 @@ public enum Filterbank {
         }
         frqbins[0] = frqbins[1] - 1.5 * nc
         var binwidth = [Double](repeating: 1, count: nOut)
-        for j in 0..<nOut where j < nFFT - 1 { binwidth[j] = Swift.max(frqbins[j + 1] - frqbins[j], 1.0) }
+        for j in 0..<Swift.min(nOut, nFFT - 1) { binwidth[j] = Swift.max(frqbins[j + 1] - frqbins[j], 1.0) }
         let half = (nc / 2).rounded(.toNearestOrEven)
         var out = [Float](repeating: 0, count: nChroma * nOut)
         var column = [Double](repeating: 0, count: nChroma)
